@@ -1,0 +1,56 @@
+# dashapp: `make run` starts the app on the demo data, `make test` runs every check.
+# Both create .venv and install what they need on first use.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# torch first, pinned: that takes the CPU wheel where the machine keeps one, and the
+# project install below then finds the pin satisfied instead of pulling a CUDA build.
+TORCH ?= torch==2.13.0
+
+.PHONY: run dev demo-db test lint format screenshots bench clean install install-dev chromium
+
+run: install
+	$(BIN)/dashapp run
+
+dev: install
+	$(BIN)/dashapp dev
+
+demo-db: install
+	$(BIN)/dashapp demo-db
+
+test: install-dev chromium lint
+	$(BIN)/pytest
+
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: install-dev
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+screenshots: install-dev chromium
+	DASHAPP_SCREENSHOTS=docs/screenshots $(BIN)/pytest tests/browser/test_smoke.py -k bs001 -q
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+chromium:
+	bash .ci/install-chromium
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet $(TORCH)
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $@
+
+clean:
+	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Callback wiring: one module per page, each with ``register(app, deps)``."""

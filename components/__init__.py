@@ -1,0 +1,1 @@
+"""Layout builders: one module per page, functions only (nothing built at import)."""

@@ -1,0 +1,44 @@
+"""Small layout pieces shared by several pages."""
+
+from __future__ import annotations
+
+import dash_bootstrap_components as dbc
+from dash import html
+
+
+def icon(name: str, *, class_name: str = "") -> html.I:
+    """A Bootstrap icon (served locally from assets/)."""
+    return html.I(className=f"bi bi-{name} {class_name}".strip(), **{"aria-hidden": "true"})
+
+
+def page_header(title: str, icon_name: str, lead: str) -> html.Div:
+    """Title row of a page: icon, heading and one line saying what the page is for."""
+    return html.Div(
+        [
+            html.H1([icon(icon_name, class_name="me-2 text-primary"), title], className="h3 mb-1"),
+            html.P(lead, className="text-body-secondary mb-0"),
+        ],
+        className="mb-4",
+    )
+
+
+def placeholder(
+    component_id: str, title: str, icon_name: str, lead: str, coming: list[str]
+) -> html.Div:
+    """A page that is not built yet: says plainly what will be here."""
+    return html.Div(
+        [
+            page_header(title, icon_name, lead),
+            dbc.Card(
+                dbc.CardBody(
+                    [
+                        dbc.Badge("Not built yet", color="warning", className="mb-3 text-dark"),
+                        html.P("This page is a placeholder. When it lands it will offer:"),
+                        html.Ul([html.Li(item) for item in coming], className="mb-0"),
+                    ]
+                ),
+                className="shadow-sm",
+            ),
+        ],
+        id=component_id,
+    )

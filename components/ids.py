@@ -1,0 +1,56 @@
+"""Every component id, defined once; import these instead of writing the strings."""
+
+from __future__ import annotations
+
+
+class Shell:
+    """The app frame around every page."""
+
+    NAVBAR = "shell-navbar"
+    NAV_TOGGLER = "shell-nav-toggler"
+    NAV_COLLAPSE = "shell-nav-collapse"
+    THEME_SWITCH = "shell-theme-switch"
+    PAGE = "shell-page"
+
+
+class Home:
+    """The landing page."""
+
+    CARDS = "home-cards"
+
+
+class Data:
+    """The Data page."""
+
+    PLACEHOLDER = "data-placeholder"
+
+
+class Training:
+    """The Training page."""
+
+    PLACEHOLDER = "training-placeholder"
+
+
+class Compositor:
+    """The Compositor page."""
+
+    PLACEHOLDER = "compositor-placeholder"
+
+
+class NotFound:
+    """The 404 page."""
+
+    BODY = "not-found-body"
+
+
+ALL_GROUPS: tuple[type, ...] = (Shell, Home, Data, Training, Compositor, NotFound)
+
+
+def all_ids() -> dict[str, str]:
+    """Map ``Group.NAME`` to each id string, for the uniqueness test."""
+    return {
+        f"{group.__name__}.{name}": value
+        for group in ALL_GROUPS
+        for name, value in vars(group).items()
+        if name.isupper() and isinstance(value, str)
+    }

@@ -1,0 +1,72 @@
+"""The frame around every page: navigation bar, theme switch and the page container."""
+
+from __future__ import annotations
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import get_relative_path, html
+
+from components.common import icon
+from components.ids import Shell
+from components.pages import TOOL_PAGES
+
+
+def navbar() -> dbc.Navbar:
+    """Top navigation: brand, one link per tool page, and the light/dark switch."""
+    links = [
+        dbc.NavItem(
+            dbc.NavLink(
+                [icon(page.icon, class_name="me-1"), page.name],
+                href=get_relative_path(page.path),
+                active="partial",
+            )
+        )
+        for page in TOOL_PAGES
+    ]
+    theme = html.Div(
+        [
+            icon("sun", class_name="me-2"),
+            dbc.Switch(id=Shell.THEME_SWITCH, value=False, className="mb-0 d-inline-block"),
+            icon("moon-stars"),
+        ],
+        className="d-flex align-items-center theme-toggle",
+        title="Light or dark theme",
+    )
+    return dbc.Navbar(
+        dbc.Container(
+            [
+                dbc.NavbarBrand(
+                    [icon("grid-1x2-fill", class_name="me-2 text-primary"), "dashapp"],
+                    href=get_relative_path("/"),
+                    className="fw-semibold",
+                ),
+                dbc.NavbarToggler(id=Shell.NAV_TOGGLER, n_clicks=0),
+                dbc.Collapse(
+                    [dbc.Nav(links, className="me-auto", navbar=True), theme],
+                    id=Shell.NAV_COLLAPSE,
+                    is_open=False,
+                    navbar=True,
+                ),
+            ],
+            fluid=True,
+        ),
+        id=Shell.NAVBAR,
+        # Neutral bar from Bootstrap's body colours, so it follows the light/dark mode.
+        color="body",
+        dark=False,
+        expand="md",
+        className="border-bottom app-navbar shadow-sm",
+        sticky="top",
+    )
+
+
+def layout() -> html.Div:
+    """Build the app shell (called on every page load)."""
+    return html.Div(
+        [
+            navbar(),
+            dbc.Container(
+                dash.page_container, id=Shell.PAGE, fluid=True, className="py-4 px-3 app-page"
+            ),
+        ]
+    )

@@ -1,0 +1,69 @@
+"""The app factory: builds a Dash app from settings, registering pages and callbacks."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import dash
+from dash import Dash
+
+from callbacks import shell as shell_callbacks
+from components import shell
+from components.pages import ALL_PAGES, NOT_FOUND, import_page_modules
+from dashapp import server
+from dashapp.demo_data import DemoSizes, ensure_sqlite
+from dashapp.deps import Deps
+from dashapp.settings import Settings
+
+log = logging.getLogger(__name__)
+ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
+
+
+def prepare_data(settings: Settings) -> None:
+    """Create the data directory, and the demo database when it is the one browsed."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if settings.uses_demo_db and settings.demo_autocreate:
+        ensure_sqlite(settings.demo_db_path, DemoSizes(events=settings.demo_rows))
+
+
+def create_app(settings: Settings | None = None) -> Dash:
+    """Build the dashapp Dash app; settings default to the environment."""
+    settings = settings or Settings.from_env()
+    prepare_data(settings)
+    app = Dash(
+        "dashapp",
+        title="dashapp",
+        update_title=None,
+        assets_folder=str(ASSETS_DIR),
+        url_base_pathname=settings.url_prefix,
+        use_pages=True,
+        pages_folder="",
+        suppress_callback_exceptions=True,
+        serve_locally=True,
+        meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
+    )
+    import_page_modules()
+    # Pages are registered after Dash() (before it Dash raises PageError).
+    for order, page in enumerate(ALL_PAGES):
+        dash.register_page(
+            page.key,
+            path=page.path,
+            path_template=page.path_template,
+            name=page.name,
+            title=f"{page.name} · dashapp" if page.key != "home" else "dashapp",
+            layout=page.layout,
+            order=order,
+        )
+    dash.register_page(NOT_FOUND.key, layout=NOT_FOUND.layout, title="Not found · dashapp")
+    app.layout = shell.layout
+    deps = Deps(settings)
+    shell_callbacks.register(app, deps)
+    server.install(app.server, deps, catchall_endpoint=settings.url_prefix + "<path:path>")
+    app.server.config["DASHAPP_DEPS"] = deps
+    # Dash prepares its script registry on the first request, flagging it done before it
+    # is; under threaded gunicorn a concurrent first request for a script then fails
+    # with "not a registered library". Doing it here, before serving, removes the race.
+    with app.server.test_request_context(settings.url_prefix):
+        app._setup_server()
+    return app

@@ -1,0 +1,58 @@
+"""Database engines: URL normalisation and engine creation for SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+
+
+def normalize_url(url: str | URL) -> URL:
+    """Map plain ``postgresql://`` (and ``postgres://``) to the psycopg2 driver we ship."""
+    if isinstance(url, str) and url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    parsed = make_url(url)
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg2")
+    return parsed
+
+
+def make_engine(url: str | URL, *, statement_timeout_s: float | None = None, **kw: Any) -> Engine:
+    """Create an engine with pre-ping, and a per-statement time limit when asked for."""
+    parsed = normalize_url(url)
+    connect_args: dict[str, Any] = dict(kw.pop("connect_args", {}))
+    if parsed.get_backend_name() == "postgresql":
+        connect_args.setdefault("connect_timeout", 5)
+        connect_args.setdefault("application_name", "dashapp")
+        if statement_timeout_s:
+            ms = int(statement_timeout_s * 1000)
+            connect_args.setdefault("options", f"-c statement_timeout={ms}")
+    elif parsed.get_backend_name() == "sqlite":
+        connect_args.setdefault("timeout", 15)
+        connect_args.setdefault("check_same_thread", False)
+    engine = create_engine(parsed, pool_pre_ping=True, connect_args=connect_args, **kw)
+    if parsed.get_backend_name() == "sqlite" and statement_timeout_s:
+        _install_sqlite_timeout(engine, statement_timeout_s)
+    return engine
+
+
+def _install_sqlite_timeout(engine: Engine, seconds: float) -> None:
+    """Abort SQLite statements that run longer than ``seconds`` (SQLite has no server timeout)."""
+    import time
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _arm(conn: Any, cursor: Any, statement: Any, params: Any, context: Any, many: Any) -> None:
+        deadline = time.monotonic() + seconds
+        raw = conn.connection.dbapi_connection
+        if isinstance(raw, sqlite3.Connection):
+            raw.set_progress_handler(lambda: int(time.monotonic() > deadline), 10_000)
+
+    @event.listens_for(engine, "after_cursor_execute")
+    def _disarm(
+        conn: Any, cursor: Any, statement: Any, params: Any, context: Any, many: Any
+    ) -> None:
+        raw = conn.connection.dbapi_connection
+        if isinstance(raw, sqlite3.Connection):
+            raw.set_progress_handler(None, 0)

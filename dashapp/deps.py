@@ -1,0 +1,38 @@
+"""What callbacks need besides the app: settings and database engines, built once per app."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine
+
+from dashapp.db import make_engine
+from dashapp.settings import Settings
+
+
+@dataclass
+class Deps:
+    """Shared resources handed to every ``callbacks.<page>.register``; engines open lazily."""
+
+    settings: Settings
+    _browse: Engine | None = field(default=None, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def browse_engine(self) -> Engine:
+        """Engine of the browsed database, with the statement time limit applied."""
+        with self._lock:
+            if self._browse is None:
+                self._browse = make_engine(
+                    self.settings.database_url,
+                    statement_timeout_s=self.settings.statement_timeout_s,
+                )
+            return self._browse
+
+    def dispose(self) -> None:
+        """Close pooled connections (tests, shutdown)."""
+        with self._lock:
+            if self._browse is not None:
+                self._browse.dispose()
+                self._browse = None

@@ -1,0 +1,37 @@
+"""gunicorn configuration, read from the same DASHAPP_* settings as the app."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from dashapp.settings import Settings, SettingsError
+
+try:
+    _settings = Settings.from_env()
+except SettingsError as _exc:
+    sys.stderr.write(f"dashapp: bad setting: {_exc}\n")
+    sys.exit(2)
+
+bind = f"{_settings.host}:{_settings.port}"
+workers = _settings.workers
+# Threads let one worker answer grid blocks while another request waits on the database.
+worker_class = "gthread"
+threads = _settings.threads
+timeout = max(60, int(_settings.statement_timeout_s * 3))
+graceful_timeout = 30
+keepalive = 5
+loglevel = _settings.log_level
+accesslog = "-"
+errorlog = "-"
+access_log_format = '%(h)s - %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" %(M)sms'
+proc_name = "dashapp"
+# The control socket is one per user by default: several servers (tests) would collide.
+control_socket_disable = True
+
+
+def on_starting(server: Any) -> None:
+    """Build the demo database once in the master, before any worker starts."""
+    from dashapp.app import prepare_data
+
+    prepare_data(_settings)

@@ -1,0 +1,84 @@
+"""Flask-level glue: secret key, security headers, 404 status and the health endpoint."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import tempfile
+from typing import Any
+
+from flask import Flask, Response, jsonify, request
+from sqlalchemy import text
+
+from components.pages import is_known_path
+from dashapp.deps import Deps
+from dashapp.settings import Settings
+
+
+def load_secret_key(settings: Settings) -> str:
+    """The configured secret, else one generated once and shared by all workers via a file."""
+    if settings.secret_key:
+        return settings.secret_key
+    path = settings.data_dir / "secret_key"
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(FileExistsError):
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+def security_headers(settings: Settings) -> dict[str, str]:
+    """Headers sent with every response."""
+    return {
+        "Content-Security-Policy": "frame-ancestors " + " ".join(settings.frame_ancestors),
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "same-origin",
+    }
+
+
+def health(deps: Deps) -> tuple[dict[str, Any], int]:
+    """Check the browsed database and the data directory; 200 when both are fine, else 503."""
+    checks: dict[str, Any] = {}
+    try:
+        with deps.browse_engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        checks["database"] = "ok"
+    except Exception as exc:  # any driver error means "not reachable"
+        checks["database"] = f"unreachable: {type(exc).__name__}"
+    try:
+        deps.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=deps.settings.data_dir):
+            pass
+        checks["data_dir"] = "ok"
+    except OSError as exc:
+        checks["data_dir"] = f"not writable: {exc.strerror}"
+    ok = all(v == "ok" for v in checks.values())
+    return {"status": "ok" if ok else "fail", "checks": checks}, 200 if ok else 503
+
+
+def install(server: Flask, deps: Deps, *, catchall_endpoint: str) -> None:
+    """Attach headers, the health route and real 404 statuses to the Flask server."""
+    settings = deps.settings
+    server.secret_key = load_secret_key(settings)
+    headers = security_headers(settings)
+    prefix = settings.url_prefix
+
+    @server.after_request
+    def _after(resp: Response) -> Response:
+        for key, value in headers.items():
+            resp.headers.setdefault(key, value)
+        # Dash serves its page for any path; unknown pages still render the 404 layout,
+        # but with the status a crawler, a proxy or curl expects.
+        if request.endpoint == catchall_endpoint and resp.status_code == 200:
+            rel = request.path[len(prefix) - 1 :] if request.path.startswith(prefix) else "/"
+            if not is_known_path(rel):
+                resp.status_code = 404
+        return resp
+
+    def healthz() -> tuple[Response, int]:
+        body, status = health(deps)
+        return jsonify(body), status
+
+    server.add_url_rule(f"{prefix}healthz", "dashapp_healthz", healthz)

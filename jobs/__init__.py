@@ -1,0 +1,1 @@
+"""Training jobs: trainers, registry, job store and runner (issue 4)."""

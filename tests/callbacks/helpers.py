@@ -1,0 +1,45 @@
+"""Drive Dash callbacks headlessly by posting to ``_dash-update-component``."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+
+def find_callback(deps: list[dict[str, Any]], output_fragment: str) -> dict[str, Any]:
+    """The dependency entry whose output string contains ``output_fragment``."""
+    matches = [d for d in deps if output_fragment in d["output"]]
+    assert len(matches) == 1, f"{len(matches)} callbacks output {output_fragment}"
+    return matches[0]
+
+
+def build_payload(
+    deps: list[dict[str, Any]], output_fragment: str, values: dict[str, Any]
+) -> dict[str, Any]:
+    """The request body the browser would send, with input/state values by ``id.prop``."""
+    dep = find_callback(deps, output_fragment)
+    outputs = [
+        {"id": part.rsplit(".", 1)[0], "property": part.rsplit(".", 1)[1]}
+        for part in dep["output"].strip(".").split("...")
+    ]
+    inputs = [{**i, "value": values.get(f"{i['id']}.{i['property']}")} for i in dep["inputs"]]
+    state = [{**s, "value": values.get(f"{s['id']}.{s['property']}")} for s in dep["state"]]
+    return {
+        "output": dep["output"],
+        "outputs": outputs if len(outputs) > 1 else outputs[0],
+        "inputs": inputs,
+        "state": state,
+        "changedPropIds": [next(iter(values))] if values else [],
+    }
+
+
+def post_callback(
+    client: Any, prefix: str, output_fragment: str, values: dict[str, Any]
+) -> tuple[int, dict[str, Any]]:
+    """Call, through a Flask test client, the callback that outputs ``output_fragment``."""
+    deps = client.get(f"{prefix}_dash-dependencies").get_json()
+    body = build_payload(deps, output_fragment, values)
+    resp = client.post(
+        f"{prefix}_dash-update-component", data=json.dumps(body), content_type="application/json"
+    )
+    return resp.status_code, (resp.get_json() if resp.is_json else {"raw": resp.data[:500]})

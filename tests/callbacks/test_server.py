@@ -1,0 +1,49 @@
+"""Flask-level glue: status codes, headers, health check."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dashapp import create_app
+from dashapp.settings import Settings
+
+
+def test_sv001_pages_200_unknown_404(client) -> None:
+    for path in ("/", "/data", "/training", "/compositor"):
+        assert client.get(path).status_code == 200, path
+    resp = client.get("/definitely/not/here")
+    assert resp.status_code == 404
+    assert b"_dash-app-content" in resp.data or b"react-entry-point" in resp.data
+
+
+def test_sv002_security_headers(tmp_path: Path) -> None:
+    settings = Settings(
+        data_dir=tmp_path, demo_rows=2_000, frame_ancestors=("'self'", "https://portal.example.com")
+    )
+    resp = create_app(settings).server.test_client().get("/data")
+    assert resp.headers["Content-Security-Policy"] == (
+        "frame-ancestors 'self' https://portal.example.com"
+    )
+    assert resp.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_sv003_healthz_ok_then_503_when_database_missing(tmp_path: Path, client) -> None:
+    resp = client.get("/healthz")
+    assert resp.status_code == 200
+    assert resp.get_json() == {"status": "ok", "checks": {"database": "ok", "data_dir": "ok"}}
+    broken = Settings(
+        data_dir=tmp_path / "b",
+        database_url="postgresql://nobody@127.0.0.1:1/none",
+    )
+    resp = create_app(broken).server.test_client().get("/healthz")
+    assert resp.status_code == 503
+    body = resp.get_json()
+    assert body["status"] == "fail"
+    assert body["checks"]["database"].startswith("unreachable")
+
+
+def test_sv004_secret_key_is_shared_through_the_data_dir(settings: Settings) -> None:
+    a = create_app(settings).server.secret_key
+    b = create_app(settings).server.secret_key
+    assert a == b
+    assert len(a) > 40

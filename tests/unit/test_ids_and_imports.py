@@ -1,0 +1,37 @@
+"""Component ids are unique and used; domain modules do not import Dash."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import plotly
+
+from components.ids import all_ids
+
+
+def test_id001_ids_are_unique() -> None:
+    ids = all_ids()
+    assert len(set(ids.values())) == len(ids)
+
+
+def test_id002_every_id_appears_in_a_layout(app) -> None:
+    from components import compositor, data, home, not_found, shell, training
+
+    with app.server.test_request_context("/"):
+        rendered = json.dumps(
+            [m.layout() for m in (shell, home, data, training, compositor, not_found)],
+            cls=plotly.utils.PlotlyJSONEncoder,
+        )
+    missing = [name for name, value in all_ids().items() if f'"{value}"' not in rendered]
+    assert missing == []
+
+
+def test_id003_domain_modules_do_not_import_dash() -> None:
+    code = (
+        "import sys, dashapp.settings, dashapp.db, dashapp.demo_data;"
+        "print(sorted(m for m in sys.modules if m == 'dash' or m.startswith('dash.')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
