@@ -11,6 +11,8 @@
   }
   function apply(mode) {
     document.documentElement.setAttribute("data-bs-theme", mode);
+    // AG Grid's built-in themes follow this attribute (their variable colour scheme).
+    document.documentElement.setAttribute("data-ag-theme-mode", mode);
   }
   apply(stored());
   window.dash_clientside = Object.assign({}, window.dash_clientside, {
@@ -29,6 +31,72 @@
         return window.dash_clientside.no_update;
       },
       toggleNav: function (n, isOpen) { return !isOpen; }
+    }
+  });
+})();
+
+// Data page: cell formatting for AG Grid and small browser-side helpers.
+(function () {
+  var dagfuncs = (window.dashAgGridFunctions = window.dashAgGridFunctions || {});
+  var numberFormat = new Intl.NumberFormat(undefined, { maximumFractionDigits: 6 });
+  // NULL is shown as a word (styled by .cell-null), distinct from empty text.
+  dagfuncs.dashappFormat = function (params) {
+    var v = params.value;
+    if (v === null) return "NULL";
+    if (v === undefined) return "";
+    if (typeof v === "number") return numberFormat.format(v);
+    if (v === true) return "✓ true";
+    if (v === false) return "✗ false";
+    return String(v);
+  };
+
+  function withApi(gridId, fn) {
+    if (!window.dash_ag_grid || !gridId) return;
+    var lib = window.dash_ag_grid;
+    if (lib.getApiAsync) {
+      lib.getApiAsync(gridId).then(fn).catch(function () {});
+    } else {
+      try { fn(lib.getApi(gridId)); } catch (e) { /* grid not mounted yet */ }
+    }
+  }
+
+  function viewParams(request, table, quick) {
+    var params = new URLSearchParams();
+    if (table) params.set("table", table);
+    if (request && request.sortModel && request.sortModel.length) {
+      params.set("sort", JSON.stringify(request.sortModel.map(function (s) {
+        return { colId: s.colId, sort: s.sort };
+      })));
+    }
+    if (request && request.filterModel && Object.keys(request.filterModel).length) {
+      params.set("filter", JSON.stringify(request.filterModel));
+    }
+    if (quick) params.set("q", quick);
+    return params.toString();
+  }
+
+  window.dash_clientside = Object.assign({}, window.dash_clientside, {
+    dashappData: {
+      // Keep the address bar a shareable link to this view, and point the export at it.
+      syncUrl: function (request, table, quick) {
+        var query = viewParams(request, table, quick);
+        var path = window.location.pathname;
+        window.history.replaceState(window.history.state, "", path + "?" + query);
+        return path.replace(/\/data\/?$/, "/export.csv") + "?" + query;
+      },
+      refreshOnSearch: function (quick, gridId) {
+        withApi(gridId, function (api) { api.purgeInfiniteCache(); });
+        return window.dash_clientside.no_update;
+      },
+      showColumns: function (visible, options, gridId) {
+        if (!visible || !options) return window.dash_clientside.no_update;
+        var all = options.map(function (o) { return o.value; });
+        withApi(gridId, function (api) {
+          api.setColumnsVisible(all, false);
+          api.setColumnsVisible(visible, true);
+        });
+        return window.dash_clientside.no_update;
+      }
     }
   });
 })();

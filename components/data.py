@@ -1,23 +1,276 @@
-"""The Data page: browse database tables in a grid (placeholder until issue 3 lands)."""
+"""The Data page: a table picker and an AG Grid whose rows come from SQL block by block."""
 
 from __future__ import annotations
 
-from dash import html
+from typing import Any
 
-from components.common import placeholder
+import dash_ag_grid as dag
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+
+from components.common import icon, page_header
 from components.ids import Data
+from dashapp.catalog import BINARY, BOOL, DATE, DATETIME, JSONISH, NUMBER, TableInfo
+from dashapp.grid_query import parse_query
+
+BLOCK_SIZE = 100
+TEXT_OPTIONS = [
+    "contains",
+    "notContains",
+    "equals",
+    "notEqual",
+    "startsWith",
+    "endsWith",
+    "blank",
+    "notBlank",
+]
+NUMBER_OPTIONS = [
+    "equals",
+    "notEqual",
+    "lessThan",
+    "lessThanOrEqual",
+    "greaterThan",
+    "greaterThanOrEqual",
+    "inRange",
+    "blank",
+    "notBlank",
+]
+DATE_OPTIONS = ["equals", "notEqual", "lessThan", "greaterThan", "inRange", "blank", "notBlank"]
+# Custom options need a predicate to pass AG Grid's check; rows are filtered in SQL, so
+# the predicate is never called.
+BOOL_OPTIONS: list[Any] = [
+    {"displayKey": "true", "displayName": "True", "predicate": "sql", "numberOfInputs": 0},
+    {"displayKey": "false", "displayName": "False", "predicate": "sql", "numberOfInputs": 0},
+    "blank",
+    "notBlank",
+]
+WIDTHS = {NUMBER: 120, DATE: 125, DATETIME: 175, BOOL: 105, BINARY: 140}
+NULL_AWARE = {"function": "dashappFormat(params)"}
 
 
-def layout(**_query: str) -> html.Div:
-    """Build the Data page."""
-    return placeholder(
-        Data.PLACEHOLDER,
-        "Data",
-        "table",
-        "Browse the tables of the configured database.",
+def column_defs(info: TableInfo, sort: list[Any]) -> list[dict[str, Any]]:
+    """AG Grid column definitions from reflected columns, with the linked sort applied."""
+    sort_of = {
+        s.get("colId"): (i, s.get("sort"))
+        for i, s in enumerate(sort)
+        if isinstance(s, dict) and s.get("sort") in ("asc", "desc")
+    }
+    defs = []
+    for i, col in enumerate(info.columns):
+        d: dict[str, Any] = {
+            "field": col.name,
+            "colId": col.name,
+            "headerName": col.name,
+            "headerTooltip": f"{col.name}: {col.sql_type}" + (" (key)" if col.primary_key else ""),
+            "valueFormatter": NULL_AWARE,
+            "cellClassRules": {"cell-null": "params.value === null"},
+            "cellDataType": False,
+            "filter": "agTextColumnFilter",
+            "filterParams": {"filterOptions": TEXT_OPTIONS, "maxNumConditions": 2},
+            "tooltipField": col.name,
+        }
+        if col.kind == NUMBER:
+            d.update(
+                type="rightAligned",
+                filter="agNumberColumnFilter",
+                filterParams={"filterOptions": NUMBER_OPTIONS, "inRangeInclusive": True},
+            )
+        elif col.kind in (DATE, DATETIME):
+            d.update(
+                filter="agDateColumnFilter",
+                filterParams={"filterOptions": DATE_OPTIONS, "inRangeInclusive": True},
+            )
+        elif col.kind == BOOL:
+            d.update(filterParams={"filterOptions": BOOL_OPTIONS, "maxNumConditions": 1})
+        elif col.kind in (JSONISH, BINARY):
+            d["sortable"] = False
+            if col.kind == BINARY:
+                d["filterParams"] = {"filterOptions": ["blank", "notBlank"]}
+        d["cellClass"] = f"cell-{col.kind}"
+        d["width"] = WIDTHS.get(col.kind, 160)
+        if i == 0:
+            d["pinned"] = "left"
+        if col.name in sort_of:
+            d["sortIndex"], d["sort"] = sort_of[col.name]
+        defs.append(d)
+    return defs
+
+
+def grid(info: TableInfo, state: dict[str, Any]) -> dag.AgGrid:
+    """A fresh infinite-model grid for one table (a new grid resets its block cache)."""
+    filter_model = state.get("filter") if state.get("table") == info.key else {}
+    sort = state.get("sort") if state.get("table") == info.key else []
+    return dag.AgGrid(
+        id=Data.GRID,
+        columnDefs=column_defs(info, sort or []),
+        defaultColDef={"resizable": True, "sortable": True, "minWidth": 80},
+        rowModelType="infinite",
+        filterModel=filter_model or {},
+        dashGridOptions={
+            "cacheBlockSize": BLOCK_SIZE,
+            "maxBlocksInCache": 50,
+            # With two requests in flight a block can stay blank for good (measured).
+            "maxConcurrentDatasourceRequests": 1,
+            "infiniteInitialRowCount": 1,
+            "rowSelection": {
+                "mode": "singleRow",
+                "checkboxes": False,
+                "enableClickSelection": True,
+            },
+            "tooltipShowDelay": 400,
+            "enableCellTextSelection": True,
+            "multiSortKey": "ctrl",
+            "rowHeight": 34,
+            "headerHeight": 38,
+        },
+        className="dashapp-grid",
+        style={"height": "calc(100vh - 300px)", "minHeight": "360px", "width": "100%"},
+    )
+
+
+def table_panel(info: TableInfo) -> html.Div:
+    """Columns and types of the chosen table."""
+    rows = [
+        html.Tr(
+            [
+                html.Td(
+                    [c.name, " ", icon("key-fill", class_name="text-warning")]
+                    if c.primary_key
+                    else c.name
+                ),
+                html.Td(c.sql_type, className="text-body-secondary"),
+            ]
+        )
+        for c in info.columns
+    ]
+    kind = "view" if info.is_view else "table"
+    return html.Div(
         [
-            "a searchable picker of every table and view, with row counts and columns",
-            "an AG Grid that scrolls, sorts and filters millions of rows in SQL",
-            "row details, CSV export of the filtered view and quick charts",
+            html.Div(
+                f"{len(info.columns)} columns · {kind}", className="small text-body-secondary mb-1"
+            ),
+            dbc.Table(html.Tbody(rows), size="sm", className="small mb-0 table-columns"),
+        ]
+    )
+
+
+def layout(**query: str) -> html.Div:
+    """Build the Data page; ``query`` is the shared link's state."""
+    state = parse_query(query)
+    picker = dbc.Card(
+        dbc.CardBody(
+            [
+                dbc.Label("Table", html_for=Data.PICKER, className="fw-semibold small"),
+                dcc.Dropdown(
+                    id=Data.PICKER,
+                    placeholder="Search tables and views…",
+                    clearable=False,
+                    optionHeight=48,
+                ),
+                html.Div(id=Data.TABLE_INFO, className="mt-3 table-info"),
+            ]
+        ),
+        className="shadow-sm mb-3",
+    )
+    chart = dbc.Card(
+        dbc.CardBody(
+            [
+                dbc.Label("Quick chart", html_for=Data.CHART_COLUMN, className="fw-semibold small"),
+                dcc.Dropdown(id=Data.CHART_COLUMN, placeholder="Column to chart…"),
+                html.Div(id=Data.CHART_NOTE, className="small text-body-secondary mt-2"),
+                dcc.Loading(
+                    dcc.Graph(
+                        id=Data.CHART, style={"height": "260px"}, config={"displaylogo": False}
+                    ),
+                    type="dot",
+                ),
+            ]
+        ),
+        className="shadow-sm",
+    )
+    toolbar = dbc.Row(
+        [
+            dbc.Col(
+                dbc.InputGroup(
+                    [
+                        dbc.InputGroupText(icon("search")),
+                        dbc.Input(
+                            id=Data.QUICK,
+                            placeholder="Search text columns…",
+                            debounce=0.4,
+                            value=state["quick"],
+                            type="search",
+                        ),
+                    ],
+                    size="sm",
+                ),
+                xs=12,
+                md=5,
+                className="mb-2",
+            ),
+            dbc.Col(
+                dcc.Dropdown(
+                    id=Data.COLUMNS, multi=True, placeholder="Visible columns", className="small"
+                ),
+                xs=12,
+                md=4,
+                className="mb-2",
+            ),
+            dbc.Col(
+                html.Div(
+                    [
+                        dbc.Button(
+                            [icon("download", class_name="me-1"), "CSV"],
+                            id=Data.EXPORT,
+                            href="#",
+                            external_link=True,
+                            color="secondary",
+                            outline=True,
+                            size="sm",
+                            title="Download the filtered, sorted view as CSV",
+                        ),
+                    ],
+                    className="d-flex gap-2 justify-content-md-end",
+                ),
+                xs=12,
+                md=3,
+                className="mb-2",
+            ),
         ],
+        className="g-2 align-items-center",
+    )
+    return html.Div(
+        [
+            page_header("Data", "table", "Browse the tables of the configured database."),
+            dcc.Store(id=Data.STATE, data=state),
+            dcc.Store(id=Data.SINK),
+            dbc.Alert(id=Data.BANNER, is_open=False, color="danger", className="py-2"),
+            dbc.Row(
+                [
+                    dbc.Col([picker, chart], xs=12, lg=3),
+                    dbc.Col(
+                        [
+                            toolbar,
+                            html.Div(id=Data.GRID_BOX, className="grid-box"),
+                            html.Div(
+                                id=Data.STATUS,
+                                className="small text-body-secondary mt-2",
+                                **{"aria-live": "polite"},
+                            ),
+                        ],
+                        xs=12,
+                        lg=9,
+                    ),
+                ],
+                className="g-3",
+            ),
+            dbc.Offcanvas(
+                html.Div(id=Data.DETAIL_BODY),
+                id=Data.DETAIL,
+                title="Row detail",
+                placement="end",
+                is_open=False,
+                scrollable=True,
+            ),
+        ]
     )

@@ -22,7 +22,22 @@ class Home:
 class Data:
     """The Data page."""
 
-    PLACEHOLDER = "data-placeholder"
+    STATE = "data-state"
+    PICKER = "data-picker"
+    TABLE_INFO = "data-table-info"
+    BANNER = "data-banner"
+    GRID_BOX = "data-grid-box"
+    GRID = "data-grid"
+    QUICK = "data-quick"
+    COLUMNS = "data-columns"
+    STATUS = "data-status"
+    EXPORT = "data-export"
+    DETAIL = "data-detail"
+    DETAIL_BODY = "data-detail-body"
+    CHART_COLUMN = "data-chart-column"
+    CHART = "data-chart"
+    CHART_NOTE = "data-chart-note"
+    SINK = "data-sink"
 
 
 class Training:

@@ -8,6 +8,7 @@ from pathlib import Path
 import dash
 from dash import Dash
 
+from callbacks import data as data_callbacks
 from callbacks import shell as shell_callbacks
 from components import shell
 from components.pages import ALL_PAGES, NOT_FOUND, import_page_modules
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None) -> Dash:
     app.layout = shell.layout
     deps = Deps(settings)
     shell_callbacks.register(app, deps)
+    data_callbacks.register(app, deps)
     server.install(app.server, deps, catchall_endpoint=settings.url_prefix + "<path:path>")
     app.server.config["DASHAPP_DEPS"] = deps
     # Dash prepares its script registry on the first request, flagging it done before it

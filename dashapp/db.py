@@ -19,22 +19,39 @@ def normalize_url(url: str | URL) -> URL:
     return parsed
 
 
-def make_engine(url: str | URL, *, statement_timeout_s: float | None = None, **kw: Any) -> Engine:
-    """Create an engine with pre-ping, and a per-statement time limit when asked for."""
+def make_engine(
+    url: str | URL,
+    *,
+    statement_timeout_s: float | None = None,
+    read_only: bool = False,
+    **kw: Any,
+) -> Engine:
+    """Create an engine with pre-ping; optionally read-only and with a statement time limit."""
     parsed = normalize_url(url)
     connect_args: dict[str, Any] = dict(kw.pop("connect_args", {}))
     if parsed.get_backend_name() == "postgresql":
         connect_args.setdefault("connect_timeout", 5)
         connect_args.setdefault("application_name", "dashapp")
+        options = []
         if statement_timeout_s:
-            ms = int(statement_timeout_s * 1000)
-            connect_args.setdefault("options", f"-c statement_timeout={ms}")
+            options.append(f"-c statement_timeout={int(statement_timeout_s * 1000)}")
+        if read_only:
+            options.append("-c default_transaction_read_only=on")
+        if options:
+            connect_args.setdefault("options", " ".join(options))
     elif parsed.get_backend_name() == "sqlite":
         connect_args.setdefault("timeout", 15)
         connect_args.setdefault("check_same_thread", False)
     engine = create_engine(parsed, pool_pre_ping=True, connect_args=connect_args, **kw)
-    if parsed.get_backend_name() == "sqlite" and statement_timeout_s:
-        _install_sqlite_timeout(engine, statement_timeout_s)
+    if parsed.get_backend_name() == "sqlite":
+        if statement_timeout_s:
+            _install_sqlite_timeout(engine, statement_timeout_s)
+        if read_only:
+
+            @event.listens_for(engine, "connect")
+            def _query_only(dbapi_conn: Any, record: Any) -> None:
+                dbapi_conn.execute("PRAGMA query_only = ON")
+
     return engine
 
 

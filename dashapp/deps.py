@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 
+from dashapp.catalog import Catalog
 from dashapp.db import make_engine
 from dashapp.settings import Settings
 
@@ -17,6 +18,7 @@ class Deps:
 
     settings: Settings
     _browse: Engine | None = field(default=None, repr=False)
+    _catalog: Catalog | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
@@ -27,8 +29,20 @@ class Deps:
                 self._browse = make_engine(
                     self.settings.database_url,
                     statement_timeout_s=self.settings.statement_timeout_s,
+                    read_only=True,
                 )
             return self._browse
+
+    @property
+    def catalog(self) -> Catalog:
+        """What the browsed database holds (reflected lazily, cached per process)."""
+        engine = self.browse_engine
+        with self._lock:
+            if self._catalog is None:
+                self._catalog = Catalog(
+                    engine, allow=self.settings.data_allow, deny=self.settings.data_deny
+                )
+            return self._catalog
 
     def dispose(self) -> None:
         """Close pooled connections (tests, shutdown)."""
@@ -36,3 +50,4 @@ class Deps:
             if self._browse is not None:
                 self._browse.dispose()
                 self._browse = None
+                self._catalog = None

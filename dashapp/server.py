@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import secrets
 import tempfile
+from collections.abc import Iterator, Mapping
 from typing import Any
 
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, jsonify, request, stream_with_context
 from sqlalchemy import text
 
 from components.pages import is_known_path
+from dashapp.catalog import CatalogError
 from dashapp.deps import Deps
+from dashapp.grid_query import GridRequestError, parse_query
+from dashapp.grid_service import DataUnavailable, iter_csv
 from dashapp.settings import Settings
 
 
@@ -82,3 +87,43 @@ def install(server: Flask, deps: Deps, *, catchall_endpoint: str) -> None:
         return jsonify(body), status
 
     server.add_url_rule(f"{prefix}healthz", "dashapp_healthz", healthz)
+
+    def export_csv() -> Response:
+        return export_response(deps, request.args)
+
+    server.add_url_rule(f"{prefix}export.csv", "dashapp_export_csv", export_csv)
+
+
+def export_response(deps: Deps, args: Mapping[str, str]) -> Response:
+    """Stream the view named by the query string as CSV; 400 with a message if it is bad."""
+    state = parse_query(dict(args))
+    key = state.get("table")
+    grid_request = {
+        "sortModel": state["sort"],
+        "filterModel": state["filter"],
+        "quick": state["quick"],
+    }
+    if state.get("warnings") or not key:
+        return Response(
+            "Bad export link: it needs a table and readable sort/filter.\n",
+            400,
+            mimetype="text/plain",
+        )
+    try:
+        chunks = iter_csv(deps.catalog, key, grid_request)
+        first = next(chunks)  # validates the request before the 200 is sent
+    except (GridRequestError, CatalogError) as exc:
+        return Response(f"Export refused: {exc}\n", 400, mimetype="text/plain")
+    except DataUnavailable as exc:
+        return Response(f"Export failed: {exc}\n", 503, mimetype="text/plain")
+
+    def body() -> Iterator[str]:
+        yield first
+        yield from chunks
+
+    filename = re.sub(r"[^A-Za-z0-9._-]+", "_", key) + ".csv"
+    return Response(
+        stream_with_context(body()),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )

@@ -110,6 +110,17 @@ def _parse_host(name: str, raw: str) -> str:
     return value
 
 
+def _parse_patterns(name: str, raw: str) -> tuple[str, ...]:
+    """Parse a comma-separated list of ``schema.table`` glob patterns."""
+    items = tuple(p.strip() for p in raw.split(",") if p.strip())
+    for item in items:
+        if not re.fullmatch(r"[^.\s]+\.[^\s]+", item):
+            raise SettingsError(
+                f"{PREFIX}{name}: {item!r} is not a schema.table pattern (e.g. public.*)"
+            )
+    return items
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the app reads from its environment, validated."""
@@ -127,6 +138,8 @@ class Settings:
     demo_rows: int = 1_000_000
     demo_autocreate: bool = True
     statement_timeout_s: float = 10.0
+    data_allow: tuple[str, ...] = ()
+    data_deny: tuple[str, ...] = ()
     log_level: str = "info"
 
     def __post_init__(self) -> None:
@@ -171,6 +184,8 @@ class Settings:
             "demo_autocreate": _parse_bool,
             "statement_timeout_s": lambda n, r: _parse_float(n, r, 0.1, 3600),
             "log_level": lambda n, r: _parse_choice(n, r, LOG_LEVELS),
+            "data_allow": _parse_patterns,
+            "data_deny": _parse_patterns,
         }
         known = {f.name for f in fields(cls)}
         assert set(parsers) == known, "every setting needs a parser"
@@ -230,4 +245,14 @@ SETTINGS_DOC: tuple[tuple[str, str, str], ...] = (
     ),
     ("DASHAPP_STATEMENT_TIMEOUT_S", "10", "Time limit of one query to the browsed database."),
     ("DASHAPP_LOG_LEVEL", "info", "debug, info, warning or error."),
+    (
+        "DASHAPP_DATA_ALLOW",
+        "(all)",
+        "Comma-separated `schema.table` globs the Data page may show, e.g. `public.*`.",
+    ),
+    (
+        "DASHAPP_DATA_DENY",
+        "(none)",
+        "Globs hidden from the Data page, applied after the allow list.",
+    ),
 )

@@ -77,24 +77,31 @@ def pg_server_url() -> str:
     return url
 
 
-@pytest.fixture
-def pg_url(pg_server_url: str) -> Iterator[str]:
-    """A brand-new, empty PostgreSQL database for one test, dropped afterwards."""
+@contextlib.contextmanager
+def fresh_pg_database(server_url: str) -> Iterator[str]:
+    """Create an empty PostgreSQL database, yield its URL, drop it afterwards."""
     from sqlalchemy import text
 
     from dashapp.db import make_engine, normalize_url
 
     name = f"dashapp_t_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(pg_server_url, isolation_level="AUTOCOMMIT")
+    admin = make_engine(server_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = normalize_url(pg_server_url).set(database=name)
+    url = normalize_url(server_url).set(database=name)
     try:
         yield url.render_as_string(hide_password=False)
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture
+def pg_url(pg_server_url: str) -> Iterator[str]:
+    """A brand-new, empty PostgreSQL database for one test, dropped afterwards."""
+    with fresh_pg_database(pg_server_url) as url:
+        yield url
 
 
 # --- gunicorn --------------------------------------------------------------------------

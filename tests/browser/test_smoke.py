@@ -12,7 +12,7 @@ from tests.conftest import LiveServer
 
 PAGES = [
     ("home", "/", Home.CARDS),
-    ("data", "/data", Data.PLACEHOLDER),
+    ("data", "/data", Data.PICKER),
     ("training", "/training", Training.PLACEHOLDER),
     ("compositor", "/compositor", Compositor.PLACEHOLDER),
     ("not-found", "/no/such/page", NotFound.BODY),
@@ -56,7 +56,7 @@ def test_bs001_every_page_renders_cleanly(
 
 
 def test_bs002_theme_switch_is_remembered(page, live_server: LiveServer) -> None:
-    open_page(page, live_server.url("/data"), Data.PLACEHOLDER)
+    open_page(page, live_server.url("/data"), Data.PICKER)
     theme = "document.documentElement.dataset.bsTheme"
     assert page.evaluate(theme) == "light"
     bg_light = page.evaluate("getComputedStyle(document.body).backgroundColor")
@@ -64,13 +64,13 @@ def test_bs002_theme_switch_is_remembered(page, live_server: LiveServer) -> None
     page.wait_for_function(f"{theme} === 'dark'")
     assert page.evaluate("getComputedStyle(document.body).backgroundColor") != bg_light
     page.reload()
-    page.wait_for_selector(f"#{Data.PLACEHOLDER}")
+    page.wait_for_selector(f"#{Data.PICKER}")
     assert page.evaluate(theme) == "dark"
     assert page.is_checked(f"#{Shell.THEME_SWITCH}")
     page.click(f"#{Shell.THEME_SWITCH}")
     page.wait_for_function(f"{theme} === 'light'")
     page.reload()
-    page.wait_for_selector(f"#{Data.PLACEHOLDER}")
+    page.wait_for_selector(f"#{Data.PICKER}")
     assert page.evaluate(theme) == "light"
     assert page.watch.problems() == []
 
@@ -85,7 +85,7 @@ def test_bs003_narrow_iframe_width_collapses_the_navigation(browser, live_server
         page.click(f"#{Shell.NAV_TOGGLER}")
         data_link.wait_for(state="visible")
         data_link.click()
-        page.wait_for_selector(f"#{Data.PLACEHOLDER}")
+        page.wait_for_selector(f"#{Data.PICKER}")
         assert page.url == live_server.url("/data")
         # Nothing overflows sideways at this width.
         assert page.evaluate("document.documentElement.scrollWidth") <= 380

@@ -14,7 +14,7 @@ from tests.callbacks.helpers import post_callback
 
 PAGES = [
     ("/", Home.CARDS),
-    ("/data", Data.PLACEHOLDER),
+    ("/data", Data.PICKER),
     ("/training", Training.PLACEHOLDER),
     ("/compositor", Compositor.PLACEHOLDER),
     ("/no/such/page", NotFound.BODY),
@@ -51,7 +51,7 @@ def test_cb002_router_under_a_prefix(tmp_path: Path, path: str, marker: str) -> 
 def test_cb003_a_second_app_in_the_same_process_still_answers(tmp_path: Path, client) -> None:
     other = create_app(Settings(data_dir=tmp_path / "other", demo_rows=2_000))
     for c in (client, other.server.test_client()):
-        assert f'"{Data.PLACEHOLDER}"' in _route(c, "/", "/data")
+        assert f'"{Data.PICKER}"' in _route(c, "/", "/data")
 
 
 def test_cb004_theme_and_nav_callbacks_are_clientside(client) -> None:

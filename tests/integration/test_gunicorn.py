@@ -51,7 +51,7 @@ def test_gu001_pages_assets_and_callbacks(request: pytest.FixtureRequest, server
     )
     status, _, body = fetch(server.url("_dash-update-component"), json.dumps(payload).encode())
     assert status == 200
-    assert b"data-placeholder" in body
+    assert b"data-picker" in body
 
 
 def test_gu002_vendored_theme_and_icons_are_served(live_server: LiveServer) -> None:

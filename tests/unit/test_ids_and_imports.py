@@ -19,11 +19,12 @@ def test_id001_ids_are_unique() -> None:
 def test_id002_every_id_appears_in_a_layout(app) -> None:
     from components import compositor, data, home, not_found, shell, training
 
+    events = app.server.config["DASHAPP_DEPS"].catalog.table("main.events")
     with app.server.test_request_context("/"):
-        rendered = json.dumps(
-            [m.layout() for m in (shell, home, data, training, compositor, not_found)],
-            cls=plotly.utils.PlotlyJSONEncoder,
-        )
+        layouts = [m.layout() for m in (shell, home, data, training, compositor, not_found)]
+        # Parts built by callbacks once a table is chosen.
+        layouts += [data.grid(events, {}), data.table_panel(events)]
+        rendered = json.dumps(layouts, cls=plotly.utils.PlotlyJSONEncoder)
     missing = [name for name, value in all_ids().items() if f'"{value}"' not in rendered]
     assert missing == []
 

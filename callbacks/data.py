@@ -1,0 +1,280 @@
+"""Callbacks of the Data page: each a thin adapter over a plain function below it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import plotly.graph_objects as go
+from dash import ClientsideFunction, Dash, Input, Output, State, html, no_update
+from dash.exceptions import PreventUpdate
+
+from components import data as view
+from components.ids import Data
+from dashapp.catalog import Catalog, CatalogError, TableEntry
+from dashapp.deps import Deps
+from dashapp.grid_query import GridRequestError
+from dashapp.grid_service import DataUnavailable, aggregate, fetch_block, fetch_row
+
+EMPTY_BLOCK = {"rowData": [], "rowCount": 0}
+
+
+def table_label(entry: TableEntry) -> str:
+    """Picker label: name, kind and row count (marked when estimated)."""
+    if entry.rows is None:
+        count = "view" if entry.is_view else "rows unknown"
+    else:
+        count = f"{'~' if entry.estimated else ''}{entry.rows:,} rows"
+        count += " (estimate)" if entry.estimated else ""
+        count = ("view · " if entry.is_view else "") + count
+    return f"{entry.key} — {count}"
+
+
+def load_tables(
+    catalog: Catalog, state: dict[str, Any]
+) -> tuple[list[dict[str, str]], str | None, str | None]:
+    """Picker options, the table to show first, and a warning for the banner (or None)."""
+    try:
+        entries = catalog.list_tables()
+    except DataUnavailable as exc:
+        return [], None, str(exc)
+    except Exception:  # the driver failed while listing: keep the page alive
+        return [], None, "The database is not reachable right now. Reload to try again."
+    options = [{"label": table_label(e), "value": e.key} for e in entries]
+    keys = [e.key for e in entries]
+    wanted = state.get("table")
+    warnings = list(state.get("warnings", []))
+    if wanted and wanted not in keys:
+        warnings.append(f"There is no table {wanted!r} to show.")
+        wanted = None
+    if not keys:
+        warnings.append("This database has no tables you may browse.")
+    return options, wanted or (keys[0] if keys else None), " ".join(warnings) or None
+
+
+def show_table(catalog: Catalog, key: str, state: dict[str, Any]) -> dict[str, Any]:
+    """Everything that changes when a table is chosen."""
+    info = catalog.table(key)
+    names = [c.name for c in info.columns]
+    chartable = [
+        {"label": f"{c.name} ({c.kind})", "value": c.name}
+        for c in info.columns
+        if c.kind in ("number", "date", "datetime", "text", "bool")
+    ]
+    return {
+        "grid": view.grid(info, state),
+        "info": view.table_panel(info),
+        "columns": [{"label": n, "value": n} for n in names],
+        "visible": names,
+        "chart_options": chartable,
+    }
+
+
+def status_line(request: dict[str, Any], rows: int, count: int, total: int) -> str:
+    """``Rows a–b of N (filtered from M)`` for the block just served."""
+    if count == 0:
+        text = "No rows"
+    else:
+        start = int(request.get("startRow", 0)) + 1
+        text = f"Rows {start:,}–{start + rows - 1:,} of {count:,}"
+    if count != total:
+        text += f" (filtered from {total:,})"
+    return text
+
+
+def get_rows(
+    catalog: Catalog, key: str | None, request: Any, quick: str | None
+) -> tuple[dict[str, Any], str, str | None]:
+    """Answer one block request: response, status line, and an error for the banner."""
+    if not key or not isinstance(request, dict):
+        return EMPTY_BLOCK, "", None
+    try:
+        block, total = fetch_block(catalog, key, {**request, "quick": quick or ""})
+    except (GridRequestError, CatalogError) as exc:
+        return (
+            EMPTY_BLOCK,
+            "No rows: the request was refused.",
+            f"Filter or sort not applied: {exc}",
+        )
+    except DataUnavailable as exc:
+        return EMPTY_BLOCK, "No rows: the database did not answer.", str(exc)
+    response = {"rowData": block.rows, "rowCount": block.row_count}
+    return response, status_line(request, len(block.rows), block.row_count, total), None
+
+
+def row_detail(catalog: Catalog, key: str | None, rows: Any) -> tuple[bool, Any]:
+    """Open the side panel with every field of the selected row."""
+    if not key or not rows or not isinstance(rows, list) or not isinstance(rows[0], dict):
+        return False, no_update
+    try:
+        record = fetch_row(catalog, key, rows[0])
+    except (GridRequestError, CatalogError, DataUnavailable) as exc:
+        return True, dbc_alert(str(exc))
+    body = [
+        html.Tr(
+            [
+                html.Th(name, className="text-nowrap align-top small"),
+                html.Td(
+                    html.Span("NULL", className="badge text-bg-secondary")
+                    if value is None
+                    else html.Pre(str(value), className="mb-0 detail-value"),
+                ),
+            ]
+        )
+        for name, value in record.items()
+    ]
+    return True, html.Table(html.Tbody(body), className="table table-sm")
+
+
+def dbc_alert(message: str) -> html.Div:
+    """A small error box for panels."""
+    return html.Div(message, className="alert alert-warning py-2 small")
+
+
+def chart(
+    catalog: Catalog, key: str | None, column: str | None, filter_model: Any, quick: str | None
+) -> tuple[Any, str]:
+    """A Plotly figure of one column of the filtered view, aggregated in SQL."""
+    if not key or not column:
+        return empty_figure(), "Pick a column to see its distribution in the current view."
+    try:
+        agg = aggregate(
+            catalog, key, column, {"filterModel": filter_model or {}, "quick": quick or ""}
+        )
+    except (GridRequestError, CatalogError, DataUnavailable) as exc:
+        return empty_figure(), str(exc)
+    fig = go.Figure()
+    if agg.kind == "histogram":
+        fig.add_bar(x=agg.labels, y=agg.counts, marker_color="#0d6efd")
+        note = f"Histogram of {column} ({sum(agg.counts):,} non-null values)."
+    elif agg.kind == "timeline":
+        fig.add_scatter(x=agg.labels, y=agg.counts, mode="lines+markers", line_color="#0d6efd")
+        note = f"Rows per period of {column}."
+    else:
+        fig.add_bar(
+            y=[str(v) for v in agg.labels][::-1],
+            x=agg.counts[::-1],
+            orientation="h",
+            marker_color="#0d6efd",
+        )
+        note = f"Top {len(agg.labels)} values of {column}."
+    style_figure(fig)
+    return fig, note
+
+
+def empty_figure() -> go.Figure:
+    """A blank chart that fits both colour modes."""
+    fig = go.Figure()
+    style_figure(fig)
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    return fig
+
+
+def style_figure(fig: go.Figure) -> None:
+    """Transparent, compact styling readable in light and dark mode."""
+    fig.update_layout(
+        margin={"l": 8, "r": 8, "t": 8, "b": 8},
+        paper_bgcolor="rgba(0,0,0,0)",
+        plot_bgcolor="rgba(0,0,0,0)",
+        font={"color": "#8a8f98", "size": 11},
+        showlegend=False,
+    )
+    fig.update_xaxes(gridcolor="rgba(128,128,128,0.2)")
+    fig.update_yaxes(gridcolor="rgba(128,128,128,0.2)")
+
+
+def register(app: Dash, deps: Deps) -> None:
+    """Wire the Data page."""
+
+    @app.callback(
+        Output(Data.PICKER, "options"),
+        Output(Data.PICKER, "value"),
+        Output(Data.BANNER, "children"),
+        Output(Data.BANNER, "is_open"),
+        Input(Data.STATE, "data"),
+    )
+    def _load(state: dict[str, Any]) -> tuple[Any, ...]:
+        options, value, warning = load_tables(deps.catalog, state or {})
+        return options, value, warning, bool(warning)
+
+    @app.callback(
+        Output(Data.GRID_BOX, "children"),
+        Output(Data.TABLE_INFO, "children"),
+        Output(Data.COLUMNS, "options"),
+        Output(Data.COLUMNS, "value"),
+        Output(Data.CHART_COLUMN, "options"),
+        Output(Data.CHART_COLUMN, "value"),
+        Input(Data.PICKER, "value"),
+        State(Data.STATE, "data"),
+    )
+    def _show(key: str | None, state: dict[str, Any]) -> tuple[Any, ...]:
+        if not key:
+            raise PreventUpdate
+        try:
+            out = show_table(deps.catalog, key, state or {})
+        except (CatalogError, DataUnavailable) as exc:
+            return dbc_alert(str(exc)), None, [], [], [], None
+        return out["grid"], out["info"], out["columns"], out["visible"], out["chart_options"], None
+
+    @app.callback(
+        Output(Data.GRID, "getRowsResponse"),
+        Output(Data.STATUS, "children"),
+        Output(Data.BANNER, "children", allow_duplicate=True),
+        Output(Data.BANNER, "is_open", allow_duplicate=True),
+        Input(Data.GRID, "getRowsRequest"),
+        State(Data.PICKER, "value"),
+        State(Data.QUICK, "value"),
+        prevent_initial_call=True,
+    )
+    def _rows(request: Any, key: str | None, quick: str | None) -> tuple[Any, ...]:
+        response, status, error = get_rows(deps.catalog, key, request, quick)
+        return response, status, error, bool(error)
+
+    @app.callback(
+        Output(Data.DETAIL, "is_open"),
+        Output(Data.DETAIL_BODY, "children"),
+        Input(Data.GRID, "selectedRows"),
+        State(Data.PICKER, "value"),
+        prevent_initial_call=True,
+    )
+    def _detail(rows: Any, key: str | None) -> tuple[Any, ...]:
+        return row_detail(deps.catalog, key, rows)
+
+    @app.callback(
+        Output(Data.CHART, "figure"),
+        Output(Data.CHART_NOTE, "children"),
+        Input(Data.CHART_COLUMN, "value"),
+        Input(Data.GRID, "filterModel"),
+        Input(Data.QUICK, "value"),
+        State(Data.PICKER, "value"),
+    )
+    def _chart(
+        column: str | None, filter_model: Any, quick: str | None, key: str | None
+    ) -> tuple[Any, ...]:
+        return chart(deps.catalog, key, column, filter_model, quick)
+
+    # Browser-side: keep the URL shareable and the export link current, refresh on search,
+    # show or hide columns. No server round trip for any of these.
+    app.clientside_callback(
+        ClientsideFunction(namespace="dashappData", function_name="syncUrl"),
+        Output(Data.EXPORT, "href"),
+        Input(Data.GRID, "getRowsRequest"),
+        State(Data.PICKER, "value"),
+        State(Data.QUICK, "value"),
+        prevent_initial_call=True,
+    )
+    app.clientside_callback(
+        ClientsideFunction(namespace="dashappData", function_name="refreshOnSearch"),
+        Output(Data.SINK, "data"),
+        Input(Data.QUICK, "value"),
+        State(Data.GRID, "id"),
+        prevent_initial_call=True,
+    )
+    app.clientside_callback(
+        ClientsideFunction(namespace="dashappData", function_name="showColumns"),
+        Output(Data.SINK, "data", allow_duplicate=True),
+        Input(Data.COLUMNS, "value"),
+        State(Data.COLUMNS, "options"),
+        State(Data.GRID, "id"),
+        prevent_initial_call=True,
+    )

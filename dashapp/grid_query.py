@@ -1,0 +1,413 @@
+"""AG Grid requests to SQL: validate sort and filter models, build one SELECT, shape the rows.
+
+Identifiers only ever come from reflected metadata (``TableInfo``); every value the browser
+sends travels as a bound parameter. Anything unexpected raises ``GridRequestError`` with a
+message fit to show the user, before any SQL runs.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    String,
+    and_,
+    cast,
+    false,
+    func,
+    literal,
+    not_,
+    or_,
+    select,
+    true,
+    type_coerce,
+)
+
+from dashapp.catalog import BINARY, BOOL, DATE, DATETIME, JSONISH, NUMBER, TEXT, TableInfo
+
+MAX_BLOCK = 1000
+MAX_CONDITIONS = 10
+MAX_TEXT = 1000
+MAX_CELL_CHARS = 500
+TEXT_OPS = {"contains", "notContains", "equals", "notEqual", "startsWith", "endsWith"}
+NUMBER_OPS = {
+    "equals",
+    "notEqual",
+    "lessThan",
+    "lessThanOrEqual",
+    "greaterThan",
+    "greaterThanOrEqual",
+    "inRange",
+}
+DATE_OPS = {"equals", "notEqual", "lessThan", "greaterThan", "inRange"}
+BLANK_OPS = {"blank", "notBlank"}
+BOOL_OPS = {"true", "false"}
+FILTER_TYPE = {
+    TEXT: {"text"},
+    JSONISH: {"text"},
+    NUMBER: {"number"},
+    DATE: {"date"},
+    DATETIME: {"date"},
+    BOOL: {"text", "boolean"},
+    BINARY: {"text"},
+}
+
+
+class GridRequestError(ValueError):
+    """A grid request the server refuses; the message is shown to the user as is."""
+
+
+@dataclass(frozen=True)
+class GridView:
+    """What defines the rows of a view: filters, quick search and sort (no paging)."""
+
+    filter_model: Mapping[str, Any]
+    sort_model: tuple[tuple[str, str], ...]
+    quick: str = ""
+
+    def count_key(self) -> str:
+        """A canonical string for caching the count of this view's rows."""
+        return json.dumps([self.filter_model, self.quick], sort_keys=True, default=str)
+
+
+@dataclass(frozen=True)
+class Block:
+    """One block of rows for the infinite row model."""
+
+    rows: list[dict[str, Any]]
+    row_count: int
+
+
+def _escape_like(value: str) -> str:
+    """Escape LIKE wildcards so the user's text matches literally."""
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _need(model: Mapping[str, Any], key: str, col: str) -> Any:
+    """A required key of a filter condition."""
+    if key not in model or model[key] is None:
+        raise GridRequestError(f"filter on {col!r}: missing value {key!r}")
+    return model[key]
+
+
+def _text_value(model: Mapping[str, Any], col: str) -> str:
+    """The text a text filter compares with."""
+    value = _need(model, "filter", col)
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise GridRequestError(f"filter on {col!r}: expected text, got {type(value).__name__}")
+    value = str(value)
+    if len(value) > MAX_TEXT:
+        raise GridRequestError(f"filter on {col!r}: text longer than {MAX_TEXT} characters")
+    return value
+
+
+def _number_value(model: Mapping[str, Any], key: str, col: str) -> int | float:
+    """A finite number from a number filter."""
+    value = _need(model, key, col)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise GridRequestError(f"filter on {col!r}: {value!r} is not a number")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise GridRequestError(f"filter on {col!r}: {value!r} is not a finite number")
+    return value
+
+
+_DATE_RE = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2})(?::(\d{2}))?)?")
+
+
+def _date_value(model: Mapping[str, Any], key: str, col: str) -> date:
+    """The day of a date filter (AG Grid sends ``YYYY-MM-DD HH:MM:SS``)."""
+    value = _need(model, key, col)
+    match = _DATE_RE.fullmatch(value) if isinstance(value, str) else None
+    if not match:
+        raise GridRequestError(f"filter on {col!r}: {value!r} is not a date (YYYY-MM-DD)")
+    try:
+        return date(int(match[1]), int(match[2]), int(match[3]))
+    except ValueError:
+        raise GridRequestError(f"filter on {col!r}: {value!r} is not a valid date") from None
+
+
+class FilterBuilder:
+    """Turns a validated AG Grid filter model into a SQLAlchemy condition for one table."""
+
+    def __init__(self, info: TableInfo, dialect: str) -> None:
+        """Build conditions for ``info`` on the ``dialect`` database."""
+        self.info, self.dialect = info, dialect
+
+    def _col(self, name: str) -> Any:
+        """The table's column object, by reflected name only."""
+        return self.info.table.c[name]
+
+    def where(self, filter_model: Any, quick: str = "") -> ColumnElement[bool]:
+        """The WHERE condition for a whole filter model plus quick search."""
+        if filter_model is None:
+            filter_model = {}
+        if not isinstance(filter_model, Mapping):
+            raise GridRequestError("the filter model must be an object")
+        parts: list[ColumnElement[bool]] = []
+        for name, model in filter_model.items():
+            col = self.info.column(name) if isinstance(name, str) else None
+            if col is None:
+                raise GridRequestError(f"cannot filter on {name!r}: no such column")
+            parts.append(self.column_filter(name, col.kind, model))
+        if quick:
+            parts.append(self.quick_search(quick))
+        return and_(true(), *parts)
+
+    def quick_search(self, quick: Any) -> ColumnElement[bool]:
+        """Rows where any text column contains ``quick`` (case-insensitive)."""
+        if not isinstance(quick, str) or len(quick) > MAX_TEXT:
+            raise GridRequestError("the quick search must be text of at most 1000 characters")
+        pattern = f"%{_escape_like(quick)}%"
+        cols = [self._col(c.name) for c in self.info.columns if c.kind == TEXT]
+        if not cols:
+            return false()
+        return or_(*(c.ilike(pattern, escape="\\") for c in cols))
+
+    def column_filter(self, name: str, kind: str, model: Any) -> ColumnElement[bool]:
+        """The condition for one column's model, simple or combined with AND/OR."""
+        if not isinstance(model, Mapping):
+            raise GridRequestError(f"filter on {name!r} must be an object")
+        if "conditions" in model or "operator" in model:
+            operator = model.get("operator")
+            conditions = model.get("conditions")
+            if operator not in ("AND", "OR"):
+                raise GridRequestError(f"filter on {name!r}: operator must be AND or OR")
+            if not isinstance(conditions, list) or not 1 <= len(conditions) <= MAX_CONDITIONS:
+                raise GridRequestError(
+                    f"filter on {name!r}: expected 1 to {MAX_CONDITIONS} conditions"
+                )
+            parts = [self._condition(name, kind, c) for c in conditions]
+            return and_(*parts) if operator == "AND" else or_(*parts)
+        return self._condition(name, kind, model)
+
+    def _condition(self, name: str, kind: str, model: Any) -> ColumnElement[bool]:
+        """One simple condition, checked against the column's kind."""
+        if not isinstance(model, Mapping):
+            raise GridRequestError(f"filter on {name!r}: a condition must be an object")
+        ftype, op = model.get("filterType"), model.get("type")
+        if ftype not in FILTER_TYPE[kind]:
+            raise GridRequestError(
+                f"filter on {name!r}: a {kind} column cannot take a {ftype!r} filter"
+            )
+        if not isinstance(op, str):
+            raise GridRequestError(f"filter on {name!r}: missing operator")
+        col = self._col(name)
+        if op in BLANK_OPS:
+            blank = col.is_(None)
+            if kind == TEXT:
+                blank = or_(blank, col == "")
+            return blank if op == "blank" else not_(blank)
+        if kind in (TEXT, JSONISH) and op in TEXT_OPS:
+            expr = col if kind == TEXT else cast(col, String)
+            return self._text(expr, op, _text_value(model, name))
+        if kind == NUMBER and op in NUMBER_OPS:
+            return self._number(col, op, model, name)
+        if kind in (DATE, DATETIME) and op in DATE_OPS:
+            return self._date(col, kind, op, model, name)
+        if kind == BOOL and op in BOOL_OPS:
+            return col.is_(op == "true")
+        raise GridRequestError(f"filter on {name!r}: unknown operator {op!r} for a {kind} column")
+
+    @staticmethod
+    def _text(expr: Any, op: str, value: str) -> ColumnElement[bool]:
+        """Case-insensitive text comparisons, as AG Grid's text filter does them."""
+        esc = _escape_like(value)
+        if op == "contains":
+            return expr.ilike(f"%{esc}%", escape="\\")  # type: ignore[no-any-return]
+        if op == "notContains":
+            return or_(expr.is_(None), not_(expr.ilike(f"%{esc}%", escape="\\")))
+        if op == "startsWith":
+            return expr.ilike(f"{esc}%", escape="\\")  # type: ignore[no-any-return]
+        if op == "endsWith":
+            return expr.ilike(f"%{esc}", escape="\\")  # type: ignore[no-any-return]
+        same = func.lower(expr) == func.lower(literal(value, String))
+        return same if op == "equals" else or_(expr.is_(None), not_(same))
+
+    @staticmethod
+    def _number(col: Any, op: str, model: Mapping[str, Any], name: str) -> ColumnElement[bool]:
+        """Numeric comparisons; ``inRange`` includes both ends."""
+        v = _number_value(model, "filter", name)
+        if op == "inRange":
+            hi = _number_value(model, "filterTo", name)
+            return and_(col >= min(v, hi), col <= max(v, hi))
+        ops = {
+            "equals": col == v,
+            "notEqual": col != v,
+            "lessThan": col < v,
+            "lessThanOrEqual": col <= v,
+            "greaterThan": col > v,
+            "greaterThanOrEqual": col >= v,
+        }
+        return ops[op]  # type: ignore[no-any-return]
+
+    def _bound(self, col: Any, kind: str, day: date) -> tuple[Any, Any]:
+        """Column and bind value comparing with the start of ``day``.
+
+        SQLite keeps timestamps as text; comparing as text with the same layout keeps
+        a value at exactly midnight on the right side of the bound.
+        """
+        if self.dialect == "sqlite":
+            text_col = type_coerce(col, String)
+            if kind == DATE:
+                return text_col, day.isoformat()
+            return text_col, f"{day.isoformat()} 00:00:00"
+        if kind == DATE:
+            return col, day
+        return col, datetime.combine(day, time())
+
+    def _date(
+        self, col: Any, kind: str, op: str, model: Mapping[str, Any], name: str
+    ) -> ColumnElement[bool]:
+        """Day-based comparisons; on timestamps a day means the whole day."""
+        day = _date_value(model, "dateFrom", name)
+        c, start = self._bound(col, kind, day)
+        _, next_day = self._bound(col, kind, day + timedelta(days=1))
+        if op == "equals":
+            return and_(c >= start, c < next_day)
+        if op == "notEqual":
+            return or_(c < start, c >= next_day)
+        if op == "lessThan":
+            return c < start  # type: ignore[no-any-return]
+        if op == "greaterThan":
+            return c >= next_day  # type: ignore[no-any-return]
+        last = _date_value(model, "dateTo", name)
+        first, last = min(day, last), max(day, last)
+        _, lo = self._bound(col, kind, first)
+        _, hi = self._bound(col, kind, last + timedelta(days=1))
+        return and_(c >= lo, c < hi)
+
+
+def parse_sort(info: TableInfo, sort_model: Any) -> tuple[tuple[str, str], ...]:
+    """Validate an AG Grid sort model into ``((column, 'asc'|'desc'), ...)``."""
+    if sort_model is None:
+        return ()
+    if not isinstance(sort_model, list) or len(sort_model) > len(info.columns):
+        raise GridRequestError("the sort model must be a list of columns")
+    out: list[tuple[str, str]] = []
+    for item in sort_model:
+        if not isinstance(item, Mapping):
+            raise GridRequestError("each sort entry must be an object")
+        name, direction = item.get("colId"), item.get("sort")
+        col = info.column(name) if isinstance(name, str) else None
+        if col is None:
+            raise GridRequestError(f"cannot sort by {name!r}: no such column")
+        if direction not in ("asc", "desc"):
+            raise GridRequestError(f"cannot sort {name!r} in direction {direction!r}")
+        if col.kind in (JSONISH, BINARY):
+            raise GridRequestError(f"cannot sort by {name!r}: {col.kind} columns do not sort")
+        out.append((name, direction))
+    return tuple(out)
+
+
+def order_by(info: TableInfo, sort: tuple[tuple[str, str], ...]) -> list[Any]:
+    """ORDER BY terms: the user's sort, then a tiebreak that makes the order total.
+
+    The tiebreak is the primary key (or, without one, the remaining columns) in the
+    direction of the first sort column, so an index on that column still serves the sort.
+    """
+    direction = sort[0][1] if sort else "asc"
+    chosen = {name for name, _ in sort}
+    tiebreak = info.primary_key or tuple(
+        c.name for c in info.columns if c.kind not in (JSONISH, BINARY)
+    )
+    terms = list(sort) + [(name, direction) for name in tiebreak if name not in chosen]
+    cols = info.table.c
+    return [cols[n].asc() if d == "asc" else cols[n].desc() for n, d in terms]
+
+
+def parse_view(info: TableInfo, request: Mapping[str, Any], dialect: str) -> GridView:
+    """Validate the view part of a request (filters, sort, quick search)."""
+    quick = request.get("quick") or ""
+    if not isinstance(quick, str):
+        raise GridRequestError("the quick search must be text")
+    view = GridView(
+        filter_model=request.get("filterModel") or {},
+        sort_model=parse_sort(info, request.get("sortModel")),
+        quick=quick.strip(),
+    )
+    FilterBuilder(info, dialect).where(view.filter_model, view.quick)  # validates
+    return view
+
+
+def parse_range(request: Mapping[str, Any]) -> tuple[int, int]:
+    """Validate ``startRow``/``endRow`` of a block request."""
+    start, end = request.get("startRow"), request.get("endRow")
+    if isinstance(start, bool) or isinstance(end, bool):
+        raise GridRequestError("startRow and endRow must be whole numbers")
+    if not isinstance(start, int) or not isinstance(end, int):
+        raise GridRequestError("startRow and endRow must be whole numbers")
+    if start < 0 or end <= start or end - start > MAX_BLOCK:
+        raise GridRequestError(f"a block must be 1 to {MAX_BLOCK} rows from row 0 on")
+    return start, end
+
+
+def select_view(info: TableInfo, view: GridView, dialect: str) -> Select[Any]:
+    """The SELECT of every row of a view, sorted (no paging)."""
+    where = FilterBuilder(info, dialect).where(view.filter_model, view.quick)
+    return select(info.table).where(where).order_by(*order_by(info, view.sort_model))
+
+
+def count_view(info: TableInfo, view: GridView, dialect: str) -> Select[Any]:
+    """The SELECT counting a view's rows."""
+    where = FilterBuilder(info, dialect).where(view.filter_model, view.quick)
+    return select(func.count()).select_from(info.table).where(where)
+
+
+def to_json_value(value: Any, *, truncate: int | None = MAX_CELL_CHARS) -> Any:
+    """A database value as something JSON can carry and the grid can show."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        return value if truncate is None or len(value) <= truncate else value[:truncate] + "…"
+    if isinstance(value, int):
+        return value if abs(value) < 2**53 else str(value)
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, Decimal):
+        as_float = float(value)
+        exact = math.isfinite(as_float) and len(value.as_tuple().digits) <= 15
+        return as_float if exact else str(value)
+    if isinstance(value, datetime):
+        fmt = "%Y-%m-%d %H:%M:%S.%f" if value.microsecond else "%Y-%m-%d %H:%M:%S"
+        out = value.strftime(fmt)
+        return out + value.strftime("%z") if value.tzinfo else out
+    if isinstance(value, date | time):
+        return value.isoformat()
+    if isinstance(value, bytes | bytearray | memoryview):
+        return f"⟨binary, {len(bytes(value)):,} bytes⟩"
+    if isinstance(value, dict | list | tuple):
+        return json.dumps(value, default=str, ensure_ascii=False)
+    return str(value)
+
+
+def shape_rows(rows: Iterator[Mapping[str, Any]] | list[Any]) -> list[dict[str, Any]]:
+    """Result rows as JSON-ready dicts for the grid."""
+    return [{k: to_json_value(v) for k, v in row.items()} for row in rows]
+
+
+def parse_query(query: dict[str, str]) -> dict[str, Any]:
+    """The grid state a shared link carries: table, sort, filters and quick search."""
+    state: dict[str, Any] = {"table": query.get("table") or None, "sort": [], "filter": {}}
+    state["quick"] = (query.get("q") or "")[:1000]
+    for key, target, kind in (("sort", "sort", list), ("filter", "filter", dict)):
+        raw = query.get(key)
+        if not raw:
+            continue
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            value = None
+        if isinstance(value, kind):
+            state[target] = value
+        else:
+            state.setdefault("warnings", []).append(f"ignored an unreadable {key} in the link")
+    return state

@@ -1,0 +1,237 @@
+"""Running grid queries: blocks, row detail, CSV export and chart aggregates.
+
+Every function here reads only (SELECT) and turns database trouble into ``DataUnavailable``
+with a message fit for a banner, so a caller never has to show a traceback.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, case, cast, func, literal_column, select
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
+from sqlalchemy.types import Float, String
+
+from dashapp.catalog import BOOL, DATE, DATETIME, NUMBER, TEXT, Catalog, TableInfo
+from dashapp.grid_query import (
+    Block,
+    FilterBuilder,
+    GridRequestError,
+    GridView,
+    count_view,
+    parse_range,
+    parse_view,
+    select_view,
+    shape_rows,
+    to_json_value,
+)
+
+EXPORT_BATCH = 5_000
+
+
+class DataUnavailable(RuntimeError):
+    """The database could not answer (down, timed out, refused); the message says which."""
+
+
+def explain_db_error(exc: BaseException) -> str:
+    """A one-line, SQL-free explanation of a database failure."""
+    text = str(getattr(exc, "orig", exc)).lower()
+    if "statement timeout" in text or "canceling statement" in text or "interrupted" in text:
+        return "The query took too long and was stopped (statement time limit)."
+    if isinstance(exc, OperationalError) or "connect" in text:
+        return "The database is not reachable right now; retrying on the next request."
+    if "read-only" in text or "readonly" in text:
+        return "The database refused the request (read-only connection)."
+    return "The database could not run this request."
+
+
+def _run(catalog: Catalog, fn: Any) -> Any:
+    """Run ``fn(conn)`` on a fresh connection, mapping driver errors to DataUnavailable."""
+    try:
+        with catalog.engine.connect() as conn:
+            return fn(conn)
+    except (DBAPIError, SQLAlchemyError) as exc:
+        raise DataUnavailable(explain_db_error(exc)) from exc
+
+
+def view_count(catalog: Catalog, info: TableInfo, view: GridView) -> int:
+    """Rows in a view (cached for a minute per table and filter)."""
+
+    def compute() -> int:
+        stmt = count_view(info, view, catalog.dialect)
+        return int(_run(catalog, lambda conn: conn.execute(stmt).scalar_one()))
+
+    return catalog.cached_count((info.key, view.count_key()), compute)
+
+
+def fetch_block(catalog: Catalog, key: str, request: Mapping[str, Any]) -> tuple[Block, int]:
+    """One block for the grid, plus the table's unfiltered row count.
+
+    Raises GridRequestError for a bad request (before any SQL) and DataUnavailable when
+    the database fails.
+    """
+    if not isinstance(request, Mapping):
+        raise GridRequestError("the grid request must be an object")
+    info = catalog.table(key)
+    start, end = parse_range(request)
+    view = parse_view(info, request, catalog.dialect)
+    stmt = select_view(info, view, catalog.dialect).offset(start).limit(end - start)
+    rows = _run(catalog, lambda conn: shape_rows(conn.execute(stmt).mappings()))
+    count = view_count(catalog, info, view)
+    total = count if not (view.filter_model or view.quick) else table_total(catalog, info)
+    return Block(rows=rows, row_count=count), total
+
+
+def table_total(catalog: Catalog, info: TableInfo) -> int:
+    """Unfiltered row count of a table (cached)."""
+    return view_count(catalog, info, GridView({}, ()))
+
+
+def fetch_row(catalog: Catalog, key: str, row: Mapping[str, Any]) -> dict[str, Any]:
+    """Every field of one row, re-read by primary key (untruncated) when the table has one."""
+    info = catalog.table(key)
+    if not info.primary_key:
+        return dict(row)
+    if any(row.get(k) is None for k in info.primary_key):
+        raise GridRequestError("this row has no key value to look it up by")
+    where = and_(*(info.table.c[k] == row[k] for k in info.primary_key))
+    found = _run(
+        catalog, lambda conn: conn.execute(select(info.table).where(where)).mappings().first()
+    )
+    if found is None:
+        raise GridRequestError("this row no longer exists")
+    return {k: to_json_value(v, truncate=None) for k, v in found.items()}
+
+
+def iter_csv(catalog: Catalog, key: str, request: Mapping[str, Any]) -> Iterator[str]:
+    """The rows of a view as CSV text chunks, streamed from a server-side cursor."""
+    info = catalog.table(key)
+    view = parse_view(info, request, catalog.dialect)
+    stmt = select_view(info, view, catalog.dialect)
+    header = io.StringIO()
+    csv.writer(header).writerow([c.name for c in info.columns])
+    yield header.getvalue()
+    try:
+        with catalog.engine.connect() as conn:
+            result = conn.execution_options(stream_results=True, yield_per=EXPORT_BATCH).execute(
+                stmt
+            )
+            for part in result.partitions():
+                buf = io.StringIO()
+                writer = csv.writer(buf)
+                for row in part:
+                    writer.writerow(
+                        ["" if v is None else to_json_value(v, truncate=None) for v in row]
+                    )
+                yield buf.getvalue()
+    except (DBAPIError, SQLAlchemyError) as exc:
+        # Headers are gone already: end the file with a line that says it is incomplete.
+        yield f"\n# export stopped: {explain_db_error(exc)}\n"
+
+
+@dataclass(frozen=True)
+class Aggregate:
+    """A chart's data: labels and counts, computed in SQL."""
+
+    kind: str  # "histogram", "top", "timeline"
+    labels: list[Any]
+    counts: list[int]
+    column: str
+
+
+def aggregate(
+    catalog: Catalog, key: str, column: str, request: Mapping[str, Any], *, bins: int = 30
+) -> Aggregate:
+    """Histogram (numbers), top values (text, booleans) or counts over time (dates)."""
+    info = catalog.table(key)
+    col_info = info.column(column)
+    if col_info is None:
+        raise GridRequestError(f"no column {column!r} to chart")
+    view = parse_view(info, request, catalog.dialect)
+    where = FilterBuilder(info, catalog.dialect).where(view.filter_model, view.quick)
+    col = info.table.c[column]
+    if col_info.kind == NUMBER:
+        return _histogram(catalog, info, col, where, column, bins)
+    if col_info.kind in (DATE, DATETIME):
+        return _timeline(catalog, info, col, where, column)
+    if col_info.kind in (TEXT, BOOL):
+        stmt = (
+            select(col.label("v"), func.count().label("n"))
+            .select_from(info.table)
+            .where(where)
+            .group_by(col)
+            .order_by(func.count().desc())
+            .limit(20)
+        )
+        rows = _run(catalog, lambda conn: conn.execute(stmt).all())
+        labels = ["NULL" if v is None else to_json_value(v) for v, _ in rows]
+        return Aggregate("top", labels, [int(n) for _, n in rows], column)
+    raise GridRequestError(f"{column!r} is a {col_info.kind} column; it cannot be charted")
+
+
+def _histogram(
+    catalog: Catalog, info: TableInfo, col: Any, where: Any, column: str, bins: int
+) -> Aggregate:
+    """Equal-width bins between the filtered minimum and maximum."""
+    bounds = select(func.min(col), func.max(col)).select_from(info.table).where(where)
+    lo, hi = _run(catalog, lambda conn: conn.execute(bounds).one())
+    if lo is None:
+        return Aggregate("histogram", [], [], column)
+    lo, hi = float(lo), float(hi)
+    width = (hi - lo) / bins if hi > lo else 1.0
+    idx = func.floor((cast(col, Float) - lo) / width)
+    bucket = case((idx >= bins, bins - 1), else_=idx).label("b")
+    stmt = (
+        select(bucket, func.count())
+        .select_from(info.table)
+        .where(where, col.is_not(None))
+        .group_by(bucket)
+        .order_by(bucket)
+    )
+    rows = _run(catalog, lambda conn: conn.execute(stmt).all())
+    counts = dict.fromkeys(range(bins), 0)
+    for b, n in rows:
+        counts[int(b)] = int(n)
+    labels = [round(lo + width * (i + 0.5), 6) for i in range(bins)]
+    return Aggregate("histogram", labels, list(counts.values()), column)
+
+
+def _timeline(catalog: Catalog, info: TableInfo, col: Any, where: Any, column: str) -> Aggregate:
+    """Counts per day, or per month when the range is long."""
+    bounds = select(func.min(col), func.max(col)).select_from(info.table).where(where)
+    lo, hi = _run(catalog, lambda conn: conn.execute(bounds).one())
+    if lo is None:
+        return Aggregate("timeline", [], [], column)
+    span_days = (_as_date(hi) - _as_date(lo)).days
+    monthly = span_days > 180
+    if catalog.dialect == "sqlite":
+        fmt = literal_column("'%Y-%m'") if monthly else literal_column("'%Y-%m-%d'")
+        period = func.strftime(fmt, cast(col, String))
+    else:
+        unit = literal_column("'month'") if monthly else literal_column("'day'")
+        period = func.to_char(func.date_trunc(unit, col), literal_column("'YYYY-MM-DD'"))
+    stmt = (
+        select(period.label("p"), func.count())
+        .select_from(info.table)
+        .where(where, col.is_not(None))
+        .group_by(period)
+        .order_by(period)
+    )
+    rows = _run(catalog, lambda conn: conn.execute(stmt).all())
+    labels = [p if len(p) > 7 else f"{p}-01" for p, _ in rows]
+    return Aggregate("timeline", labels, [int(n) for _, n in rows], column)
+
+
+def _as_date(value: Any) -> Any:
+    """A date from a date, datetime or ISO text (SQLite)."""
+    from datetime import date, datetime
+
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return datetime.fromisoformat(str(value)[:19]).date()
