@@ -219,8 +219,8 @@ def register(app: Dash, deps: Deps) -> None:
     @app.callback(
         Output(Data.GRID, "getRowsResponse"),
         Output(Data.STATUS, "children"),
-        Output(Data.BANNER, "children", allow_duplicate=True),
-        Output(Data.BANNER, "is_open", allow_duplicate=True),
+        Output(Data.GRID_ERROR, "children"),
+        Output(Data.GRID_ERROR, "is_open"),
         Input(Data.GRID, "getRowsRequest"),
         State(Data.PICKER, "value"),
         State(Data.QUICK, "value"),

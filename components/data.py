@@ -121,6 +121,8 @@ def grid(info: TableInfo, state: dict[str, Any]) -> dag.AgGrid:
             "enableCellTextSelection": True,
             "multiSortKey": "ctrl",
             "rowHeight": 34,
+            # Render every column of narrow tables (wide ones keep virtualisation).
+            "suppressColumnVirtualisation": len(info.columns) <= 40,
             "headerHeight": 38,
         },
         className="dashapp-grid",
@@ -251,6 +253,12 @@ def layout(**query: str) -> html.Div:
                     dbc.Col(
                         [
                             toolbar,
+                            dbc.Alert(
+                                id=Data.GRID_ERROR,
+                                is_open=False,
+                                color="warning",
+                                className="py-2 small",
+                            ),
                             html.Div(id=Data.GRID_BOX, className="grid-box"),
                             html.Div(
                                 id=Data.STATUS,

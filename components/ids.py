@@ -26,6 +26,7 @@ class Data:
     PICKER = "data-picker"
     TABLE_INFO = "data-table-info"
     BANNER = "data-banner"
+    GRID_ERROR = "data-grid-error"
     GRID_BOX = "data-grid-box"
     GRID = "data-grid"
     QUICK = "data-quick"

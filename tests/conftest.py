@@ -232,6 +232,7 @@ class PageWatch:
     def __init__(self) -> None:
         self.console_errors: list[str] = []
         self.failed_requests: list[str] = []
+        self.downloads: list[str] = []
 
     def attach(self, page) -> None:
         """Start recording on ``page``."""
@@ -240,6 +241,8 @@ class PageWatch:
             lambda m: self.console_errors.append(m.text) if m.type == "error" else None,
         )
         page.on("pageerror", lambda exc: self.console_errors.append(f"uncaught: {exc}"))
+        # A navigation that turns into a download is reported as aborted: that is expected.
+        page.on("download", lambda d: self.downloads.append(d.url))
         page.on(
             "requestfailed",
             lambda r: self.failed_requests.append(f"{r.method} {r.url}: {r.failure}"),
@@ -255,7 +258,12 @@ class PageWatch:
 
     def problems(self, *, allow_status: tuple[str, ...] = ()) -> list[str]:
         """Everything recorded, minus failures whose text contains an allowed fragment."""
-        failed = [f for f in self.failed_requests if not any(a in f for a in allow_status)]
+        failed = [
+            f
+            for f in self.failed_requests
+            if not any(a in f for a in allow_status)
+            and not any(f.startswith(f"GET {url}: net::ERR_ABORTED") for url in self.downloads)
+        ]
         console = [c for c in self.console_errors if not any(a in c for a in allow_status)]
         return console + failed
 
