@@ -10,10 +10,10 @@ from dash.exceptions import PreventUpdate
 
 from components import data as view
 from components.ids import Data
-from dashapp.catalog import Catalog, CatalogError, TableEntry
+from dashapp.catalog import Catalog, CatalogError, DataUnavailable, TableEntry
 from dashapp.deps import Deps
 from dashapp.grid_query import GridRequestError
-from dashapp.grid_service import DataUnavailable, aggregate, fetch_block, fetch_row
+from dashapp.grid_service import aggregate, fetch_block, fetch_row
 
 EMPTY_BLOCK = {"rowData": [], "rowCount": 0}
 
@@ -37,8 +37,6 @@ def load_tables(
         entries = catalog.list_tables()
     except DataUnavailable as exc:
         return [], None, str(exc)
-    except Exception:  # the driver failed while listing: keep the page alive
-        return [], None, "The database is not reachable right now. Reload to try again."
     options = [{"label": table_label(e), "value": e.key} for e in entries]
     keys = [e.key for e in entries]
     wanted = state.get("table")

@@ -26,7 +26,7 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.exc import NoSuchTableError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, NoSuchTableError, OperationalError, SQLAlchemyError
 from sqlalchemy.types import ARRAY, NullType, TypeEngine
 
 # Column kinds: how a column is filtered, sorted and shown.
@@ -40,6 +40,22 @@ TEXT, NUMBER, DATE, DATETIME, BOOL, JSONISH, BINARY = (
     "binary",
 )
 ESTIMATE_ABOVE = 200_000  # PostgreSQL: use the planner's estimate above this many rows
+
+
+class DataUnavailable(RuntimeError):
+    """The database could not answer (down, timed out, refused); the message says which."""
+
+
+def explain_db_error(exc: BaseException) -> str:
+    """A one-line, SQL-free explanation of a database failure."""
+    text = str(getattr(exc, "orig", exc)).lower()
+    if "statement timeout" in text or "canceling statement" in text or "interrupted" in text:
+        return "The query took too long and was stopped (statement time limit)."
+    if isinstance(exc, OperationalError) or "connect" in text:
+        return "The database is not reachable right now; retrying on the next request."
+    if "read-only" in text or "readonly" in text:
+        return "The database refused the request (read-only connection)."
+    return "The database could not run this request."
 
 
 class CatalogError(LookupError):
@@ -168,6 +184,13 @@ class Catalog:
 
     def list_tables(self) -> list[TableEntry]:
         """Every visible table and view with its row count (estimated where that is cheaper)."""
+        try:
+            return self._list_tables()
+        except (DBAPIError, SQLAlchemyError) as exc:
+            raise DataUnavailable(explain_db_error(exc)) from exc
+
+    def _list_tables(self) -> list[TableEntry]:
+        """``list_tables`` without the error mapping."""
         insp = inspect(self.engine)
         entries: list[TableEntry] = []
         estimates = self._pg_estimates() if self.dialect == "postgresql" else {}
@@ -203,7 +226,7 @@ class Catalog:
             info = self.table(f"{schema}.{name}")
             with self.engine.connect() as conn:
                 return int(conn.execute(select(func.count()).select_from(info.table)).scalar_one())
-        except (SQLAlchemyError, CatalogError):
+        except (SQLAlchemyError, CatalogError, DataUnavailable):
             return None
 
     def table(self, key: str) -> TableInfo:
@@ -215,7 +238,10 @@ class Catalog:
             cached = self._tables.get(key)
         if cached is not None:
             return cached
-        info = self._reflect(schema, name)
+        try:
+            info = self._reflect(schema, name)
+        except (DBAPIError, SQLAlchemyError) as exc:
+            raise DataUnavailable(explain_db_error(exc)) from exc
         with self._lock:
             self._tables[key] = info
         return info

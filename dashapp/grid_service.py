@@ -13,10 +13,20 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, case, cast, func, literal_column, select
-from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.types import Float, String
 
-from dashapp.catalog import BOOL, DATE, DATETIME, NUMBER, TEXT, Catalog, TableInfo
+from dashapp.catalog import (
+    BOOL,
+    DATE,
+    DATETIME,
+    NUMBER,
+    TEXT,
+    Catalog,
+    DataUnavailable,
+    TableInfo,
+    explain_db_error,
+)
 from dashapp.grid_query import (
     Block,
     FilterBuilder,
@@ -31,22 +41,6 @@ from dashapp.grid_query import (
 )
 
 EXPORT_BATCH = 5_000
-
-
-class DataUnavailable(RuntimeError):
-    """The database could not answer (down, timed out, refused); the message says which."""
-
-
-def explain_db_error(exc: BaseException) -> str:
-    """A one-line, SQL-free explanation of a database failure."""
-    text = str(getattr(exc, "orig", exc)).lower()
-    if "statement timeout" in text or "canceling statement" in text or "interrupted" in text:
-        return "The query took too long and was stopped (statement time limit)."
-    if isinstance(exc, OperationalError) or "connect" in text:
-        return "The database is not reachable right now; retrying on the next request."
-    if "read-only" in text or "readonly" in text:
-        return "The database refused the request (read-only connection)."
-    return "The database could not run this request."
 
 
 def _run(catalog: Catalog, fn: Any) -> Any:

@@ -14,10 +14,10 @@ from flask import Flask, Response, jsonify, request, stream_with_context
 from sqlalchemy import text
 
 from components.pages import is_known_path
-from dashapp.catalog import CatalogError
+from dashapp.catalog import CatalogError, DataUnavailable
 from dashapp.deps import Deps
 from dashapp.grid_query import GridRequestError, parse_query
-from dashapp.grid_service import DataUnavailable, iter_csv
+from dashapp.grid_service import iter_csv
 from dashapp.settings import Settings
 
 

@@ -35,7 +35,7 @@ def demo_db(server: LiveServer) -> sqlite3.Connection:
 def test_bd001_browse_sort_filter_detail_export(page, live_server: LiveServer) -> None:
     page.goto(live_server.url("/data?table=main.events"))
     page.wait_for_selector(".ag-row .ag-cell")
-    wait_status(page, f"of 5,000")
+    wait_status(page, "of 5,000")
     assert cells(page, "id")[:3] == ["1", "2", "3"]
 
     # Sort by duration (descending: click twice), as a person clicks the header.

@@ -1,0 +1,147 @@
+"""Data page callbacks driven headlessly: block requests, hostile models, detail, chart."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from callbacks import data as cb
+from components.ids import Data
+from dashapp import create_app
+from dashapp.settings import Settings
+from tests.callbacks.helpers import post_callback
+
+REQ = {"startRow": 0, "endRow": 100, "sortModel": [], "filterModel": {}}
+
+
+def rows_call(client, request, table="main.events", quick=""):
+    return post_callback(
+        client,
+        "/",
+        f"{Data.GRID}.getRowsResponse",
+        {
+            f"{Data.GRID}.getRowsRequest": request,
+            f"{Data.PICKER}.value": table,
+            f"{Data.QUICK}.value": quick,
+        },
+    )
+
+
+def test_cd001_block_request_through_dash(client) -> None:
+    status, body = rows_call(client, {**REQ, "sortModel": [{"colId": "id", "sort": "desc"}]})
+    assert status == 200
+    resp = body["response"]
+    assert resp[Data.GRID]["getRowsResponse"]["rowCount"] == 5_000
+    assert [r["id"] for r in resp[Data.GRID]["getRowsResponse"]["rowData"][:2]] == [5000, 4999]
+    assert resp[Data.STATUS]["children"] == "Rows 1–100 of 5,000"
+    assert resp[Data.GRID_ERROR]["is_open"] is False
+
+
+@pytest.mark.parametrize(
+    ("request_patch", "message"),
+    [
+        (
+            {
+                "filterModel": {
+                    "id": {"filterType": "number", "type": "equals", "filter": "1 OR 1=1"}
+                }
+            },
+            "is not a number",
+        ),
+        (
+            {
+                "filterModel": {
+                    'evil"; DROP TABLE events; --': {
+                        "filterType": "text",
+                        "type": "contains",
+                        "filter": "x",
+                    }
+                }
+            },
+            "no such column",
+        ),
+        (
+            {"sortModel": [{"colId": "id) UNION SELECT * FROM users --", "sort": "asc"}]},
+            "no such column",
+        ),
+        (
+            {"filterModel": {"message": {"filterType": "text", "type": "regex", "filter": ".*"}}},
+            "unknown operator",
+        ),
+        ({"startRow": 0, "endRow": 50_000_000}, "a block must be"),
+        ({"filterModel": "'; DELETE FROM events"}, "must be an object"),
+    ],
+)
+def test_cd002_hostile_requests_answer_empty_block_and_message(
+    client, request_patch, message
+) -> None:
+    status, body = rows_call(client, {**REQ, **request_patch})
+    assert status == 200
+    resp = body["response"]
+    assert resp[Data.GRID]["getRowsResponse"] == {"rowData": [], "rowCount": 0}
+    assert message in resp[Data.GRID_ERROR]["children"]
+    assert resp[Data.GRID_ERROR]["is_open"] is True
+    # And the table is intact.
+    assert rows_call(client, REQ)[1]["response"][Data.GRID]["getRowsResponse"]["rowCount"] == 5_000
+
+
+def test_cd003_unknown_table_and_garbage_request(client) -> None:
+    status, body = rows_call(client, REQ, table="main.sqlite_master")
+    assert status == 200
+    assert "no table" in body["response"][Data.GRID_ERROR]["children"]
+    status, body = rows_call(client, "not a request")
+    assert status == 200
+    assert body["response"][Data.GRID]["getRowsResponse"]["rowCount"] == 0
+
+
+def test_cd004_picker_lists_tables_and_honours_the_link(app) -> None:
+    catalog = app.server.config["DASHAPP_DEPS"].catalog
+    options, value, warning = cb.load_tables(catalog, {"table": "main.users"})
+    labels = {o["value"]: o["label"] for o in options}
+    assert labels["main.events"] == "main.events — 5,000 rows"
+    assert labels["main.experiment_summary"].startswith("main.experiment_summary — view")
+    assert value == "main.users"
+    assert warning is None
+    _, value, warning = cb.load_tables(catalog, {"table": "main.missing"})
+    assert value == "main.customer_churn"
+    assert "no table 'main.missing'" in warning
+
+
+def test_cd005_row_detail_rereads_the_full_row(app) -> None:
+    catalog = app.server.config["DASHAPP_DEPS"].catalog
+    is_open, body = cb.row_detail(catalog, "main.users", [{"id": 7, "username": "trunc…"}])
+    assert is_open is True
+    text = json.dumps(body.to_plotly_json(), default=str)
+    assert "last_login_at" in text
+    assert "trunc…" not in text
+
+
+def test_cd006_chart_kinds(app) -> None:
+    catalog = app.server.config["DASHAPP_DEPS"].catalog
+    fig, note = cb.chart(catalog, "main.events", "duration_ms", {}, "")
+    assert fig.data[0].type == "bar"
+    assert sum(fig.data[0].y) == 5_000
+    assert "5,000 non-null" in note
+    fig, _ = cb.chart(catalog, "main.events", "event_type", {}, "")
+    assert fig.data[0].orientation == "h"
+    fig, _ = cb.chart(catalog, "main.events", "occurred_at", {}, "")
+    assert sum(fig.data[0].y) == 5_000
+    flt = {"event_type": {"filterType": "text", "type": "equals", "filter": "login"}}
+    fig, _ = cb.chart(catalog, "main.events", "event_type", flt, "")
+    assert list(fig.data[0].y) == ["login"]
+    _, note = cb.chart(catalog, "main.events", "nope", {}, "")
+    assert "no column" in note
+
+
+def test_cd007_database_down_gives_a_banner_not_a_500(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, database_url="postgresql://nobody@127.0.0.1:1/none")
+    client = create_app(settings).server.test_client()
+    status, body = post_callback(client, "/", f"{Data.PICKER}.options", {f"{Data.STATE}.data": {}})
+    assert status == 200
+    assert "not reachable" in body["response"][Data.BANNER]["children"]
+    status, body = rows_call(client, REQ, table="public.events")
+    assert status == 200
+    assert body["response"][Data.GRID]["getRowsResponse"]["rowCount"] == 0
+    assert body["response"][Data.GRID_ERROR]["is_open"] is True

@@ -1,0 +1,128 @@
+"""The grid against real PostgreSQL: timeouts, an outage and recovery, read-only, export."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from dashapp.catalog import Catalog, DataUnavailable
+from dashapp.db import make_engine
+from dashapp.grid_service import fetch_block, iter_csv
+from tests.grid_fixtures import TABLE, build_mixed
+
+REQ = {"startRow": 0, "endRow": 50}
+
+
+class TcpProxy:
+    """A loopback TCP proxy that can be cut and restored, standing in for a database outage."""
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        self.target = target
+        self.port = 0
+        self._listener: socket.socket | None = None
+        self._conns: list[socket.socket] = []
+
+    def start(self) -> None:
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", self.port))
+        sock.listen(16)
+        self.port = sock.getsockname()[1]
+        self._listener = sock
+        threading.Thread(target=self._accept, args=(sock,), daemon=True).start()
+
+    def _accept(self, sock: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = sock.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(self.target)
+            self._conns += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(src: socket.socket, dst: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := src.recv(65536):
+                dst.sendall(data)
+        with contextlib.suppress(OSError):
+            dst.shutdown(socket.SHUT_WR)
+
+    def stop(self) -> None:
+        if self._listener:
+            # shutdown() wakes the thread blocked in accept(); close() alone may not.
+            with contextlib.suppress(OSError):
+                self._listener.shutdown(socket.SHUT_RDWR)
+            self._listener.close()
+        for conn in self._conns:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+            conn.close()
+        self._conns.clear()
+
+
+@pytest.fixture
+def pg_table(pg_url: str) -> Iterator[str]:
+    build_mixed(pg_url)
+    yield pg_url
+
+
+def test_dp001_outage_gives_a_clear_error_then_recovers(pg_table: str) -> None:
+    url = make_url(pg_table)
+    proxy = TcpProxy((url.host or "127.0.0.1", url.port or 5432))
+    proxy.start()
+    engine = make_engine(url.set(port=proxy.port), read_only=True, statement_timeout_s=5)
+    catalog = Catalog(engine)
+    key = f"public.{TABLE}"
+    assert len(fetch_block(catalog, key, REQ)[0].rows) == 50
+    proxy.stop()
+    with pytest.raises(DataUnavailable, match="not reachable"):
+        fetch_block(catalog, key, {**REQ, "startRow": 1, "endRow": 3})
+    proxy.start()  # same port: the database is back
+    assert len(fetch_block(catalog, key, {**REQ, "startRow": 2, "endRow": 4})[0].rows) == 2
+    proxy.stop()
+    engine.dispose()
+
+
+def test_dp002_statement_timeout_stops_a_slow_query(pg_url: str) -> None:
+    admin = make_engine(pg_url)
+    with admin.begin() as conn:
+        conn.execute(
+            text(
+                "CREATE VIEW slow AS SELECT x, pg_sleep(0.05) IS NULL AS s FROM generate_series(1, 100) x"
+            )
+        )
+    admin.dispose()
+    engine = make_engine(pg_url, read_only=True, statement_timeout_s=0.3)
+    with pytest.raises(DataUnavailable, match="took too long"):
+        fetch_block(Catalog(engine), "public.slow", REQ)
+    engine.dispose()
+
+
+def test_dp003_browsing_connection_cannot_write(pg_table: str) -> None:
+    engine = make_engine(pg_table, read_only=True)
+    with pytest.raises(Exception, match="read-only transaction"), engine.begin() as conn:
+        conn.execute(text('DELETE FROM "pairs"'))
+    engine.dispose()
+
+
+def test_dp004_export_streams_the_filtered_sorted_view(pg_table: str) -> None:
+    engine = make_engine(pg_table, read_only=True)
+    request = {
+        "filterModel": {"a": {"filterType": "text", "type": "equals", "filter": "k3"}},
+        "sortModel": [{"colId": "b", "sort": "desc"}],
+    }
+    chunks = list(iter_csv(Catalog(engine), "public.pairs", request))
+    lines = "".join(chunks).splitlines()
+    assert lines[0] == "a,b,note"
+    bs = [int(line.split(",")[1]) for line in lines[1:]]
+    assert bs == sorted((b for b in range(300) if b % 7 == 3), reverse=True)
+    engine.dispose()
