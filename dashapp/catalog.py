@@ -146,6 +146,36 @@ def parse_key(key: str) -> tuple[str, str]:
     return schema, name
 
 
+class Anchors:
+    """Sort-key values of rows already served, per view, so later blocks can seek to them."""
+
+    MAX_GAP = 5_000  # seek from an anchor at most this many rows back; else use OFFSET
+
+    def __init__(self, max_views: int = 256, per_view: int = 4096) -> None:
+        """Bounded: old views and old anchors are dropped."""
+        self._views: dict[str, dict[int, tuple[Any, ...]]] = {}
+        self._max_views, self._per_view = max_views, per_view
+        self._lock = threading.Lock()
+
+    def add(self, view: str, index: int, values: tuple[Any, ...]) -> None:
+        """Remember that row ``index`` of ``view`` has sort keys ``values``."""
+        with self._lock:
+            marks = self._views.pop(view, {})
+            self._views[view] = marks  # most recently used last
+            marks[index] = values
+            if len(marks) > self._per_view:
+                marks.pop(next(iter(marks)))
+            while len(self._views) > self._max_views:
+                self._views.pop(next(iter(self._views)))
+
+    def nearest(self, view: str, start: int) -> tuple[int, tuple[Any, ...]] | None:
+        """The closest anchor before row ``start`` within ``MAX_GAP`` rows, if any."""
+        with self._lock:
+            marks = self._views.get(view) or {}
+            best = max((i for i in marks if start - self.MAX_GAP <= i < start), default=None)
+            return None if best is None else (best, marks[best])
+
+
 class Catalog:
     """Reflects the browsed database once and answers what the pages ask of it."""
 
@@ -163,6 +193,7 @@ class Catalog:
         self.count_ttl_s = count_ttl_s
         self._tables: dict[str, TableInfo] = {}
         self._counts: dict[tuple[str, str], tuple[float, int]] = {}
+        self.anchors = Anchors()
         self._lock = threading.Lock()
 
     @property

@@ -202,7 +202,7 @@ class FilterBuilder:
             raise GridRequestError(f"filter on {name!r}: missing operator")
         col = self._col(name)
         if op in BLANK_OPS:
-            blank = col.is_(None)
+            blank: ColumnElement[bool] = col.is_(None)
             if kind == TEXT:
                 blank = or_(blank, col == "")
             return blank if op == "blank" else not_(blank)
@@ -214,7 +214,8 @@ class FilterBuilder:
         if kind in (DATE, DATETIME) and op in DATE_OPS:
             return self._date(col, kind, op, model, name)
         if kind == BOOL and op in BOOL_OPS:
-            return col.is_(op == "true")
+            is_value: ColumnElement[bool] = col.is_(op == "true")
+            return is_value
         raise GridRequestError(f"filter on {name!r}: unknown operator {op!r} for a {kind} column")
 
     @staticmethod
@@ -304,12 +305,12 @@ def parse_sort(info: TableInfo, sort_model: Any) -> tuple[tuple[str, str], ...]:
             raise GridRequestError(f"cannot sort {name!r} in direction {direction!r}")
         if col.kind in (JSONISH, BINARY):
             raise GridRequestError(f"cannot sort by {name!r}: {col.kind} columns do not sort")
-        out.append((name, direction))
+        out.append((str(name), str(direction)))
     return tuple(out)
 
 
-def order_by(info: TableInfo, sort: tuple[tuple[str, str], ...]) -> list[Any]:
-    """ORDER BY terms: the user's sort, then a tiebreak that makes the order total.
+def sort_terms(info: TableInfo, sort: tuple[tuple[str, str], ...]) -> list[tuple[str, str]]:
+    """The full ordering: the user's sort, then a tiebreak that makes the order total.
 
     The tiebreak is the primary key (or, without one, the remaining columns) in the
     direction of the first sort column, so an index on that column still serves the sort.
@@ -319,9 +320,35 @@ def order_by(info: TableInfo, sort: tuple[tuple[str, str], ...]) -> list[Any]:
     tiebreak = info.primary_key or tuple(
         c.name for c in info.columns if c.kind not in (JSONISH, BINARY)
     )
-    terms = list(sort) + [(name, direction) for name in tiebreak if name not in chosen]
+    return list(sort) + [(name, direction) for name in tiebreak if name not in chosen]
+
+
+def order_by(info: TableInfo, sort: tuple[tuple[str, str], ...]) -> list[Any]:
+    """ORDER BY clauses for ``sort_terms``."""
     cols = info.table.c
-    return [cols[n].asc() if d == "asc" else cols[n].desc() for n, d in terms]
+    return [cols[n].asc() if d == "asc" else cols[n].desc() for n, d in sort_terms(info, sort)]
+
+
+def keyset_capable(info: TableInfo, terms: list[tuple[str, str]]) -> bool:
+    """Whether rows after a known row can be found by comparing sort keys.
+
+    Only when every sort column is NOT NULL: a comparison never matches NULL, so rows
+    with a NULL key would be skipped.
+    """
+    cols = {c.name: c for c in info.columns}
+    return all(not cols[name].nullable for name, _ in terms)
+
+
+def after_row(info: TableInfo, terms: list[tuple[str, str]], values: tuple[Any, ...]) -> Any:
+    """Rows strictly after the row whose sort-key values are ``values``, in ``terms`` order."""
+    cols = info.table.c
+    ors = []
+    for i, (name, direction) in enumerate(terms):
+        col = cols[name]
+        step = col > values[i] if direction == "asc" else col < values[i]
+        ties = [cols[terms[j][0]] == values[j] for j in range(i)]
+        ors.append(and_(*ties, step))
+    return or_(*ors)
 
 
 def parse_view(info: TableInfo, request: Mapping[str, Any], dialect: str) -> GridView:

@@ -32,11 +32,14 @@ from dashapp.grid_query import (
     FilterBuilder,
     GridRequestError,
     GridView,
+    after_row,
     count_view,
+    keyset_capable,
     parse_range,
     parse_view,
     select_view,
     shape_rows,
+    sort_terms,
     to_json_value,
 )
 
@@ -73,11 +76,46 @@ def fetch_block(catalog: Catalog, key: str, request: Mapping[str, Any]) -> tuple
     info = catalog.table(key)
     start, end = parse_range(request)
     view = parse_view(info, request, catalog.dialect)
-    stmt = select_view(info, view, catalog.dialect).offset(start).limit(end - start)
-    rows = _run(catalog, lambda conn: shape_rows(conn.execute(stmt).mappings()))
+    raw = _block_rows(catalog, info, view, start, end - start)
+    rows = shape_rows(raw)
     count = view_count(catalog, info, view)
     total = count if not (view.filter_model or view.quick) else table_total(catalog, info)
     return Block(rows=rows, row_count=count), total
+
+
+def _block_rows(
+    catalog: Catalog, info: TableInfo, view: GridView, start: int, size: int
+) -> list[Any]:
+    """Rows ``start`` .. ``start + size`` of a view, seeking from a known row when possible.
+
+    OFFSET makes PostgreSQL walk past every earlier row (seconds, millions of rows deep).
+    Each block served leaves anchors (the sort keys of the row before it and of its last
+    row), so the next block, or the same block again, starts from an index seek instead.
+    """
+    base = select_view(info, view, catalog.dialect)
+    terms = sort_terms(info, view.sort_model)
+    seekable = catalog.dialect == "postgresql" and start > 0 and keyset_capable(info, terms)
+    if not seekable:
+        plain: list[Any] = _run(
+            catalog, lambda conn: list(conn.execute(base.offset(start).limit(size)).mappings())
+        )
+        return plain
+    view_key = f"{info.key}|{view.count_key()}|{terms}"
+    anchor = catalog.anchors.nearest(view_key, start)
+    if anchor is not None:
+        index, values = anchor
+        stmt = base.where(after_row(info, terms, values)).offset(start - index - 1).limit(size)
+        rows: list[Any] = _run(catalog, lambda conn: list(conn.execute(stmt).mappings()))
+    else:
+        # One extra leading row: it becomes the anchor for this very block.
+        stmt = base.offset(start - 1).limit(size + 1)
+        got: list[Any] = _run(catalog, lambda conn: list(conn.execute(stmt).mappings()))
+        if got:
+            catalog.anchors.add(view_key, start - 1, tuple(got[0][n] for n, _ in terms))
+        rows = got[1:]
+    if rows:
+        catalog.anchors.add(view_key, start + len(rows) - 1, tuple(rows[-1][n] for n, _ in terms))
+    return rows
 
 
 def table_total(catalog: Catalog, info: TableInfo) -> int:
@@ -203,10 +241,10 @@ def _timeline(catalog: Catalog, info: TableInfo, col: Any, where: Any, column: s
     span_days = (_as_date(hi) - _as_date(lo)).days
     monthly = span_days > 180
     if catalog.dialect == "sqlite":
-        fmt = literal_column("'%Y-%m'") if monthly else literal_column("'%Y-%m-%d'")
+        fmt: Any = literal_column("'%Y-%m'") if monthly else literal_column("'%Y-%m-%d'")
         period = func.strftime(fmt, cast(col, String))
     else:
-        unit = literal_column("'month'") if monthly else literal_column("'day'")
+        unit: Any = literal_column("'month'") if monthly else literal_column("'day'")
         period = func.to_char(func.date_trunc(unit, col), literal_column("'YYYY-MM-DD'"))
     stmt = (
         select(period.label("p"), func.count())

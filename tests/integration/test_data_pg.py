@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
-from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import text
@@ -70,9 +69,9 @@ class TcpProxy:
 
 
 @pytest.fixture
-def pg_table(pg_url: str) -> Iterator[str]:
+def pg_table(pg_url: str) -> str:
     build_mixed(pg_url)
-    yield pg_url
+    return pg_url
 
 
 def test_dp001_outage_gives_a_clear_error_then_recovers(pg_table: str) -> None:

@@ -1,0 +1,275 @@
+"""Data page figures on a 10M-row PostgreSQL table (issue 3), each against a same-run baseline.
+
+    .venv/bin/python bench/grid.py [--url postgresql://postgres@127.0.0.1:5432/dashapp_bench]
+
+Loads the demo tables (10,000,000 events) into the database first if they are not there.
+Prints:
+  1. server time of a grid block request / time of the bare SQL it runs (same driver)
+  2. p50 block latency at row 0 and at row 5,000,000 of the sorted table
+  3. peak extra memory of a gunicorn worker while exporting 1,000,000 rows as CSV
+  4. time in headless Chromium from opening /data?table=... to the first rows visible
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import text  # noqa: E402
+
+from dashapp.db import make_engine  # noqa: E402
+from dashapp.demo_data import DemoSizes, load_postgresql  # noqa: E402
+from tests.callbacks.helpers import build_payload  # noqa: E402
+
+SORTED = [{"colId": "occurred_at", "sort": "asc"}]
+LOGIN = {"event_type": {"filterType": "text", "type": "equals", "filter": "login"}}
+
+
+def p50(xs: list[float]) -> float:
+    """Median."""
+    return statistics.median(xs)
+
+
+def ensure_data(url: str, rows: int) -> None:
+    """Load the demo tables unless ``events`` already has ``rows`` rows."""
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            have = conn.execute(text("SELECT max(id) FROM events")).scalar()
+    except Exception:
+        have = None
+    finally:
+        engine.dispose()
+    if have != rows:
+        print(f"loading {rows:,} demo events into {url} (once; a few minutes)...", flush=True)
+        load_postgresql(url, DemoSizes(events=rows), echo=print)
+
+
+def block_figures(url: str, repeat: int) -> None:
+    """Figures 1 and 2: in-process Dash request vs the bare SQL, and latency by depth."""
+    from dashapp import create_app
+    from dashapp.grid_query import parse_view, select_view
+    from dashapp.settings import Settings
+
+    with tempfile.TemporaryDirectory() as tmp:
+        app = create_app(Settings(data_dir=Path(tmp), database_url=url, demo_autocreate=False))
+        client = app.server.test_client()
+        deps = client.get("/_dash-dependencies").get_json()
+        catalog = app.server.config["DASHAPP_DEPS"].catalog
+        info = catalog.table("public.events")
+
+        def server_ms(request: dict[str, Any]) -> float:
+            body = build_payload(
+                deps,
+                "data-grid.getRowsResponse",
+                {
+                    "data-grid.getRowsRequest": request,
+                    "data-picker.value": "public.events",
+                    "data-quick.value": "",
+                },
+            )
+            t0 = time.perf_counter()
+            resp = client.post(
+                "/_dash-update-component", data=json.dumps(body), content_type="application/json"
+            )
+            dt = (time.perf_counter() - t0) * 1000
+            assert resp.status_code == 200, resp.data[:300]
+            rows = resp.get_json()["response"]["data-grid"]["getRowsResponse"]["rowData"]
+            assert len(rows) == request["endRow"] - request["startRow"], "short block"
+            return dt
+
+        raw = make_engine(url).raw_connection()
+
+        def bare_ms(request: dict[str, Any]) -> float:
+            view = parse_view(info, request, "postgresql")
+            stmt = select_view(info, view, "postgresql").offset(request["startRow"])
+            stmt = stmt.limit(request["endRow"] - request["startRow"])
+            compiled = stmt.compile(dialect=catalog.engine.dialect)
+            cur = raw.cursor()
+            t0 = time.perf_counter()
+            cur.execute(str(compiled), compiled.params)
+            cur.fetchall()
+            dt = (time.perf_counter() - t0) * 1000
+            cur.close()
+            return dt
+
+        print("\n1. grid block request vs the bare SQL it runs (100 rows, p50)")
+        for label, fm in (("sorted by occurred_at", {}), ("+ filter event_type = login", LOGIN)):
+            req = {"startRow": 0, "endRow": 100, "sortModel": SORTED, "filterModel": fm}
+            server_ms(req)  # first call: reflection and the cached count
+            server = p50([server_ms(req) for _ in range(repeat)])
+            bare = p50([bare_ms(req) for _ in range(repeat)])
+            print(
+                f"   {label:32s} server {server:7.1f} ms  bare SQL {bare:7.1f} ms  ratio {server / bare:5.2f}  (target <= 1.5)"
+            )
+
+        print("\n2. block latency by depth (sorted by occurred_at, 100 rows)")
+        for start, target in ((0, 50), (5_000_000, 100)):
+            req = {"startRow": start, "endRow": start + 100, "sortModel": SORTED, "filterModel": {}}
+            first = server_ms(req)
+            times = [server_ms(req) for _ in range(max(5, repeat // 3))]
+            print(
+                f"   row {start:>9,}: first {first:7.1f} ms, p50 {p50(times):7.1f} ms  (target p50 < {target} ms)"
+            )
+        raw.close()
+
+
+def rss_kb(pid: int) -> int:
+    """Resident memory of a process, in kB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def start_server(url: str, port: int, workers: int = 1) -> tuple[subprocess.Popen[bytes], str]:
+    """The app under gunicorn on loopback."""
+    data = tempfile.mkdtemp()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("DASHAPP_")},
+        "DASHAPP_DATABASE_URL": url,
+        "DASHAPP_DATA_DIR": data,
+        "DASHAPP_PORT": str(port),
+        "DASHAPP_WORKERS": str(workers),
+        "DASHAPP_LOG_LEVEL": "warning",
+        "DASHAPP_STATEMENT_TIMEOUT_S": "120",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dashapp.cli", "run"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            urllib.request.urlopen(base + "/healthz", timeout=2)
+            return proc, base
+        except Exception:
+            time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError("gunicorn did not start")
+
+
+def export_figure(url: str) -> None:
+    """Figure 3: peak worker memory above idle while streaming 1M rows of CSV."""
+    proc, base = start_server(url, 8791)
+    try:
+        workers = subprocess.run(
+            ["pgrep", "-P", str(proc.pid)], capture_output=True, text=True
+        ).stdout.split()
+        # gunicorn execs from our CLI, so its master is proc.pid; the one child is the worker.
+        pid = int(workers[0])
+        urllib.request.urlopen(base + "/data").read()
+        idle = rss_kb(pid)
+        peak = [idle]
+        done = threading.Event()
+
+        def sample() -> None:
+            while not done.is_set():
+                peak.append(rss_kb(pid))
+                time.sleep(0.02)
+
+        threading.Thread(target=sample, daemon=True).start()
+        flt = {"id": {"filterType": "number", "type": "lessThanOrEqual", "filter": 1_000_000}}
+        query = urllib.parse.urlencode(
+            {
+                "table": "public.events",
+                "filter": json.dumps(flt),
+                "sort": json.dumps([{"colId": "id", "sort": "asc"}]),
+            }
+        )
+        t0 = time.perf_counter()
+        size = lines = 0
+        with urllib.request.urlopen(f"{base}/export.csv?{query}", timeout=600) as resp:
+            while chunk := resp.read(1 << 16):
+                size += len(chunk)
+                lines += chunk.count(b"\n")
+        secs = time.perf_counter() - t0
+        done.set()
+        extra_mb = (max(peak) - idle) / 1024
+        print("\n3. CSV export of 1,000,000 rows through gunicorn")
+        print(f"   {lines - 1:,} rows, {size / 1e6:.0f} MB in {secs:.1f} s")
+        print(
+            f"   worker RSS idle {idle / 1024:.0f} MB, peak +{extra_mb:.1f} MB above idle (target < 100 MB);"
+            f" ratio to file size {extra_mb / (size / 2**20):.2f}"
+        )
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+def browser_figure(url: str, repeat: int) -> None:
+    """Figure 4: Chromium, open /data?table=public.events until rows show; baseline: home page."""
+    from playwright.sync_api import sync_playwright
+
+    proc, base = start_server(url, 8792, workers=2)
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(
+                executable_path="/usr/bin/chromium",
+                args=[
+                    "--headless",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--disable-background-networking",
+                    "--disable-component-update",
+                    "--disable-sync",
+                    "--no-first-run",
+                ],
+            )
+
+            def once(path: str, selector: str) -> float:
+                ctx = browser.new_context()
+                page = ctx.new_page()
+                t0 = time.perf_counter()
+                page.goto(base + path)
+                page.wait_for_selector(selector, state="visible", timeout=60_000)
+                dt = (time.perf_counter() - t0) * 1000
+                ctx.close()
+                return dt
+
+            once("/data?table=public.events", ".ag-row .ag-cell")  # warm the server caches
+            home = [once("/", "#home-cards") for _ in range(repeat)]
+            data = [once("/data?table=public.events", ".ag-row .ag-cell") for _ in range(repeat)]
+            browser.close()
+        print("\n4. headless Chromium, fresh context each time (p50)")
+        print(f"   home page rendered             {p50(home):7.0f} ms (baseline)")
+        print(
+            f"   /data?table=public.events rows {p50(data):7.0f} ms  ratio {p50(data) / p50(home):.2f}"
+        )
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+def main() -> None:
+    """Run every figure."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--url", default="postgresql://postgres@127.0.0.1:5432/dashapp_bench")
+    parser.add_argument("--rows", type=int, default=10_000_000)
+    parser.add_argument("--repeat", type=int, default=30)
+    args = parser.parse_args()
+    ensure_data(args.url, args.rows)
+    block_figures(args.url, args.repeat)
+    export_figure(args.url)
+    browser_figure(args.url, max(3, args.repeat // 6))
+
+
+if __name__ == "__main__":
+    main()
