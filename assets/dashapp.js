@@ -78,11 +78,17 @@
   window.dash_clientside = Object.assign({}, window.dash_clientside, {
     dashappData: {
       // Keep the address bar a shareable link to this view, and point the export at it.
-      syncUrl: function (request, table, quick) {
+      // Also publish the view (filters, search) for the chart, only when it changed.
+      syncUrl: function (request, table, quick, previous) {
         var query = viewParams(request, table, quick);
         var path = window.location.pathname;
         window.history.replaceState(window.history.state, "", path + "?" + query);
-        return path.replace(/\/data\/?$/, "/export.csv") + "?" + query;
+        var view = { table: table, filterModel: (request && request.filterModel) || {}, quick: quick || "" };
+        var same = previous && JSON.stringify(previous) === JSON.stringify(view);
+        return [
+          path.replace(/\/data\/?$/, "/export.csv") + "?" + query,
+          same ? window.dash_clientside.no_update : view
+        ];
       },
       refreshOnSearch: function (quick, gridId) {
         withApi(gridId, function (api) { api.purgeInfiniteCache(); });

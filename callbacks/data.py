@@ -242,23 +242,23 @@ def register(app: Dash, deps: Deps) -> None:
         Output(Data.CHART, "figure"),
         Output(Data.CHART_NOTE, "children"),
         Input(Data.CHART_COLUMN, "value"),
-        Input(Data.GRID, "filterModel"),
-        Input(Data.QUICK, "value"),
+        Input(Data.VIEW, "data"),
         State(Data.PICKER, "value"),
     )
-    def _chart(
-        column: str | None, filter_model: Any, quick: str | None, key: str | None
-    ) -> tuple[Any, ...]:
-        return chart(deps.catalog, key, column, filter_model, quick)
+    def _chart(column: str | None, view_state: Any, key: str | None) -> tuple[Any, ...]:
+        current = view_state if isinstance(view_state, dict) else {}
+        return chart(deps.catalog, key, column, current.get("filterModel"), current.get("quick"))
 
     # Browser-side: keep the URL shareable and the export link current, refresh on search,
     # show or hide columns. No server round trip for any of these.
     app.clientside_callback(
         ClientsideFunction(namespace="dashappData", function_name="syncUrl"),
         Output(Data.EXPORT, "href"),
+        Output(Data.VIEW, "data"),
         Input(Data.GRID, "getRowsRequest"),
         State(Data.PICKER, "value"),
         State(Data.QUICK, "value"),
+        State(Data.VIEW, "data"),
         prevent_initial_call=True,
     )
     app.clientside_callback(

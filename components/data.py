@@ -86,8 +86,12 @@ def column_defs(info: TableInfo, sort: list[Any]) -> list[dict[str, Any]]:
             d["sortable"] = False
             if col.kind == BINARY:
                 d["filterParams"] = {"filterOptions": ["blank", "notBlank"]}
-        d["cellClass"] = f"cell-{col.kind}"
-        d["width"] = WIDTHS.get(col.kind, 160)
+        # Set after the kind: an explicit cellClass replaces the one a column type brings.
+        d["cellClass"] = [f"cell-{col.kind}"]
+        if col.kind == NUMBER:
+            d["cellClass"].append("ag-right-aligned-cell")
+            d["headerClass"] = "ag-right-aligned-header"
+        d["width"] = max(WIDTHS.get(col.kind, 160), min(320, 60 + 8 * len(col.name)))
         if i == 0:
             d["pinned"] = "left"
         if col.name in sort_of:
@@ -165,6 +169,10 @@ def layout(**query: str) -> html.Div:
                 dbc.Label("Table", html_for=Data.PICKER, className="fw-semibold small"),
                 dcc.Dropdown(
                     id=Data.PICKER,
+                    # The linked table loads at once, while the list of tables is fetched.
+                    # (Dash 4 drops a value that is not among the options, hence one option.)
+                    value=state["table"],
+                    options=[state["table"]] if state["table"] else [],
                     placeholder="Search tables and views…",
                     clearable=False,
                     optionHeight=48,
@@ -246,6 +254,7 @@ def layout(**query: str) -> html.Div:
             page_header("Data", "table", "Browse the tables of the configured database."),
             dcc.Store(id=Data.STATE, data=state),
             dcc.Store(id=Data.SINK),
+            dcc.Store(id=Data.VIEW),
             dbc.Alert(id=Data.BANNER, is_open=False, color="danger", className="py-2"),
             dbc.Row(
                 [

@@ -39,6 +39,7 @@ class Data:
     CHART = "data-chart"
     CHART_NOTE = "data-chart-note"
     SINK = "data-sink"
+    VIEW = "data-view"
 
 
 class Training:

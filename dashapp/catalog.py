@@ -194,6 +194,7 @@ class Catalog:
         self._tables: dict[str, TableInfo] = {}
         self._counts: dict[tuple[str, str], tuple[float, int]] = {}
         self.anchors = Anchors()
+        self._listed: tuple[float, list[TableEntry]] | None = None
         self._lock = threading.Lock()
 
     @property
@@ -215,10 +216,18 @@ class Catalog:
 
     def list_tables(self) -> list[TableEntry]:
         """Every visible table and view with its row count (estimated where that is cheaper)."""
+        now = time.monotonic()
+        with self._lock:
+            listed = self._listed
+        if listed is not None and now - listed[0] < self.count_ttl_s / 2:
+            return listed[1]
         try:
-            return self._list_tables()
+            entries = self._list_tables()
         except (DBAPIError, SQLAlchemyError) as exc:
             raise DataUnavailable(explain_db_error(exc)) from exc
+        with self._lock:
+            self._listed = (now, entries)
+        return entries
 
     def _list_tables(self) -> list[TableEntry]:
         """``list_tables`` without the error mapping."""

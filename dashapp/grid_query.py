@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -340,15 +340,25 @@ def keyset_capable(info: TableInfo, terms: list[tuple[str, str]]) -> bool:
 
 
 def after_row(info: TableInfo, terms: list[tuple[str, str]], values: tuple[Any, ...]) -> Any:
-    """Rows strictly after the row whose sort-key values are ``values``, in ``terms`` order."""
+    """Rows strictly after the row whose sort-key values are ``values``, in ``terms`` order.
+
+    Written as ``k1 >= v1 AND (k1 > v1 OR (k2 > v2 ...))`` rather than a plain OR of cases:
+    the leading range on the first key lets an index on that column alone serve the seek.
+    """
     cols = info.table.c
-    ors = []
-    for i, (name, direction) in enumerate(terms):
+
+    def strictly(i: int) -> Any:
+        name, direction = terms[i]
         col = cols[name]
         step = col > values[i] if direction == "asc" else col < values[i]
-        ties = [cols[terms[j][0]] == values[j] for j in range(i)]
-        ors.append(and_(*ties, step))
-    return or_(*ors)
+        if i == len(terms) - 1:
+            return step
+        return or_(step, and_(col == values[i], strictly(i + 1)))
+
+    first, direction = terms[0]
+    col = cols[first]
+    bound = col >= values[0] if direction == "asc" else col <= values[0]
+    return and_(bound, strictly(0))
 
 
 def parse_view(info: TableInfo, request: Mapping[str, Any], dialect: str) -> GridView:
@@ -391,22 +401,29 @@ def count_view(info: TableInfo, view: GridView, dialect: str) -> Select[Any]:
 
 def to_json_value(value: Any, *, truncate: int | None = MAX_CELL_CHARS) -> Any:
     """A database value as something JSON can carry and the grid can show."""
-    if value is None or isinstance(value, bool):
-        return value
-    if isinstance(value, str):
+    kind = type(value)
+    if kind is str:
         return value if truncate is None or len(value) <= truncate else value[:truncate] + "…"
-    if isinstance(value, int):
-        return value if abs(value) < 2**53 else str(value)
-    if isinstance(value, float):
+    if value is None or kind is bool:
+        return value
+    if kind is int:
+        return value if -(2**53) < value < 2**53 else str(value)
+    if kind is float:
         return value if math.isfinite(value) else str(value)
+    return _convert_other(value, truncate)
+
+
+def _convert_other(value: Any, truncate: int | None) -> Any:
+    """``to_json_value`` for the less common types (kept out of the hot path)."""
+    for base in (bool, str, int, float):  # subclasses, e.g. enum members
+        if isinstance(value, base):
+            return to_json_value(base(value), truncate=truncate)
     if isinstance(value, Decimal):
         as_float = float(value)
         exact = math.isfinite(as_float) and len(value.as_tuple().digits) <= 15
         return as_float if exact else str(value)
     if isinstance(value, datetime):
-        fmt = "%Y-%m-%d %H:%M:%S.%f" if value.microsecond else "%Y-%m-%d %H:%M:%S"
-        out = value.strftime(fmt)
-        return out + value.strftime("%z") if value.tzinfo else out
+        return value.isoformat(sep=" ")
     if isinstance(value, date | time):
         return value.isoformat()
     if isinstance(value, bytes | bytearray | memoryview):
@@ -416,9 +433,10 @@ def to_json_value(value: Any, *, truncate: int | None = MAX_CELL_CHARS) -> Any:
     return str(value)
 
 
-def shape_rows(rows: Iterator[Mapping[str, Any]] | list[Any]) -> list[dict[str, Any]]:
-    """Result rows as JSON-ready dicts for the grid."""
-    return [{k: to_json_value(v) for k, v in row.items()} for row in rows]
+def shape_rows(keys: list[str], rows: list[Any]) -> list[dict[str, Any]]:
+    """Result rows (tuples) as JSON-ready dicts for the grid."""
+    convert = to_json_value
+    return [dict(zip(keys, [convert(v) for v in row], strict=True)) for row in rows]
 
 
 def parse_query(query: dict[str, str]) -> dict[str, Any]:

@@ -76,8 +76,8 @@ def fetch_block(catalog: Catalog, key: str, request: Mapping[str, Any]) -> tuple
     info = catalog.table(key)
     start, end = parse_range(request)
     view = parse_view(info, request, catalog.dialect)
-    raw = _block_rows(catalog, info, view, start, end - start)
-    rows = shape_rows(raw)
+    keys = [c.name for c in info.table.columns]
+    rows = shape_rows(keys, _block_rows(catalog, info, view, start, end - start))
     count = view_count(catalog, info, view)
     total = count if not (view.filter_model or view.quick) else table_total(catalog, info)
     return Block(rows=rows, row_count=count), total
@@ -97,7 +97,7 @@ def _block_rows(
     seekable = catalog.dialect == "postgresql" and start > 0 and keyset_capable(info, terms)
     if not seekable:
         plain: list[Any] = _run(
-            catalog, lambda conn: list(conn.execute(base.offset(start).limit(size)).mappings())
+            catalog, lambda conn: conn.execute(base.offset(start).limit(size)).all()
         )
         return plain
     view_key = f"{info.key}|{view.count_key()}|{terms}"
@@ -105,16 +105,17 @@ def _block_rows(
     if anchor is not None:
         index, values = anchor
         stmt = base.where(after_row(info, terms, values)).offset(start - index - 1).limit(size)
-        rows: list[Any] = _run(catalog, lambda conn: list(conn.execute(stmt).mappings()))
+        rows: list[Any] = _run(catalog, lambda conn: conn.execute(stmt).all())
     else:
         # One extra leading row: it becomes the anchor for this very block.
         stmt = base.offset(start - 1).limit(size + 1)
-        got: list[Any] = _run(catalog, lambda conn: list(conn.execute(stmt).mappings()))
+        got: list[Any] = _run(catalog, lambda conn: conn.execute(stmt).all())
         if got:
-            catalog.anchors.add(view_key, start - 1, tuple(got[0][n] for n, _ in terms))
+            catalog.anchors.add(view_key, start - 1, tuple(got[0]._mapping[n] for n, _ in terms))
         rows = got[1:]
     if rows:
-        catalog.anchors.add(view_key, start + len(rows) - 1, tuple(rows[-1][n] for n, _ in terms))
+        last = rows[-1]._mapping
+        catalog.anchors.add(view_key, start + len(rows) - 1, tuple(last[n] for n, _ in terms))
     return rows
 
 
