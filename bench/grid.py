@@ -45,7 +45,18 @@ def p50(xs: list[float]) -> float:
 
 
 def ensure_data(url: str, rows: int) -> None:
-    """Load the demo tables unless ``events`` already has ``rows`` rows."""
+    """Create the database if needed and load the demo tables unless ``events`` has ``rows``."""
+    from dashapp.db import normalize_url
+
+    target = normalize_url(url)
+    admin = make_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        exists = conn.execute(
+            text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": target.database}
+        ).scalar()
+        if not exists:
+            conn.execute(text(f'CREATE DATABASE "{target.database}"'))
+    admin.dispose()
     engine = make_engine(url)
     try:
         with engine.connect() as conn:

@@ -67,6 +67,24 @@ def install(server: Flask, deps: Deps, *, catchall_endpoint: str) -> None:
     """Attach headers, the health route and real 404 statuses to the Flask server."""
     settings = deps.settings
     server.secret_key = load_secret_key(settings)
+    # Nothing the browser sends legitimately is near this; uploads get their own limit.
+    server.config["MAX_CONTENT_LENGTH"] = 32 * 1024 * 1024
+
+    @server.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> tuple[Response, int] | Exception:
+        """No traceback ever reaches the browser; a malformed callback request is a 400."""
+        from werkzeug.exceptions import HTTPException
+
+        if isinstance(exc, HTTPException):
+            return exc
+        if request.path.endswith("_dash-update-component") and isinstance(
+            exc, KeyError | ValueError | TypeError | IndexError | AttributeError
+        ):
+            server.logger.warning("refused a malformed callback request: %r", exc)
+            return jsonify({"error": "malformed callback request"}), 400
+        server.logger.exception("unhandled error on %s", request.path)
+        return jsonify({"error": "internal error; see the server log"}), 500
+
     headers = security_headers(settings)
     prefix = settings.url_prefix
 

@@ -47,3 +47,30 @@ def test_sv004_secret_key_is_shared_through_the_data_dir(settings: Settings) -> 
     b = create_app(settings).server.secret_key
     assert a == b
     assert len(a) > 40
+
+
+def test_sv005_forged_callback_requests_get_a_clean_400(client) -> None:
+    import json
+
+    for body in (
+        {
+            "output": "nope.children",
+            "outputs": {"id": "nope", "property": "children"},
+            "inputs": [],
+            "changedPropIds": [],
+        },
+        {"output": "data-picker.options"},
+        [1, 2, 3],
+    ):
+        resp = client.post(
+            "/_dash-update-component", data=json.dumps(body), content_type="application/json"
+        )
+        assert resp.status_code == 400, body
+        assert b"Traceback" not in resp.data
+        assert resp.get_json() == {"error": "malformed callback request"}
+    resp = client.post("/_dash-update-component", data="{not json", content_type="application/json")
+    assert resp.status_code == 400
+    big = client.post(
+        "/_dash-update-component", data=b"x" * (33 * 1024 * 1024), content_type="application/json"
+    )
+    assert big.status_code == 413
