@@ -1,0 +1,94 @@
+"""What a trainer reports through: progress, metrics, log lines, images, the final model."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+from jobs.store import JobStore
+
+
+class Cancelled(Exception):
+    """Raised inside a trainer when the user asked the job to stop."""
+
+
+class Reporter:
+    """Writes a running job's progress to the store; checks for cancellation as it goes."""
+
+    PROGRESS_EVERY_S = 0.25
+
+    def __init__(self, store: JobStore, job_id: str, artifact_dir: Path) -> None:
+        """Report for ``job_id``; artifact files go under ``artifact_dir``."""
+        self.store, self.job_id = store, job_id
+        self.artifact_dir = artifact_dir
+        self.artifact_dir.mkdir(parents=True, exist_ok=True)
+        self.started = time.monotonic()
+        self._last_write = 0.0
+        self._step = 0
+
+    def progress(
+        self, step: int, total: int, *, epoch: int | None = None, epochs: int | None = None
+    ) -> None:
+        """Record how far the job is (throttled); raises Cancelled if asked to stop."""
+        self._step = step
+        now = time.monotonic()
+        if now - self._last_write < self.PROGRESS_EVERY_S and step < total:
+            return
+        self._last_write = now
+        elapsed = now - self.started
+        fraction = step / total if total else 0.0
+        eta = elapsed / fraction - elapsed if fraction > 0 else None
+        self.store.update(
+            self.job_id,
+            progress={
+                "step": step,
+                "total": total,
+                "epoch": epoch,
+                "epochs": epochs,
+                "percent": round(100 * fraction, 1),
+                "elapsed_s": round(elapsed, 1),
+                "eta_s": None if eta is None else round(eta, 1),
+            },
+            heartbeat_at=_utcnow(),
+        )
+        self.check_cancel()
+
+    def check_cancel(self) -> None:
+        """Raise Cancelled when the user asked this job to stop."""
+        job = self.store.get(self.job_id)
+        if job is not None and job.cancel_requested:
+            raise Cancelled()
+
+    def metric(self, name: str, value: float, step: int | None = None) -> None:
+        """Record one value of a named metric."""
+        self.store.add_metric(self.job_id, self._step if step is None else step, name, value)
+
+    def log(self, line: str) -> None:
+        """Append a line to the job's log."""
+        self.store.add_log(self.job_id, line)
+
+    def image(self, name: str, image: Any) -> Path:
+        """Save a Pillow image as a PNG artifact and record it."""
+        safe = re.sub(r"[^A-Za-z0-9._-]+", "_", name)[:80] or "image"
+        path = self.artifact_dir / f"{self._step:07d}-{safe}.png"
+        image.save(path, format="PNG")
+        self.store.add_artifact(self.job_id, name, str(path), self._step)
+        return path
+
+    def model(self, state_dict: Any) -> Path:
+        """Save the trained weights (``torch.save``) and record where they are."""
+        import torch
+
+        path = self.artifact_dir / "model.pt"
+        torch.save(state_dict, path)
+        self.store.update(self.job_id, weights_path=str(path))
+        return path
+
+
+def _utcnow() -> Any:
+    """Now, in the store's convention."""
+    from jobs.store import now
+
+    return now()

@@ -1,0 +1,137 @@
+"""Running one job in its own process, and noticing jobs whose process died.
+
+A job runs as ``python -m jobs.runner <state url> <data dir> <job id>``: a fresh interpreter,
+so the web process's threads and (never initialised) CUDA state are not inherited.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import traceback
+from datetime import timedelta
+from pathlib import Path
+
+from dashapp.db import make_engine
+from jobs import registry
+from jobs.params import validate
+from jobs.reporter import Cancelled, Reporter
+from jobs.store import CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, JobStore, now
+
+HEARTBEAT_S = 5.0
+LOST_AFTER_S = 30.0
+
+
+def artifact_dir(data_dir: Path, job_id: str) -> Path:
+    """Where a job's files live."""
+    return data_dir / "artifacts" / job_id
+
+
+def run_job(store: JobStore, data_dir: Path, job_id: str) -> str:
+    """Run a queued job to its end in this process and return its final status."""
+    job = store.get(job_id)
+    if job is None or job.status != QUEUED:
+        return job.status if job else FAILED
+    try:
+        trainer = registry.get(job.trainer)
+    except KeyError as exc:
+        store.finish(job_id, FAILED, error=str(exc))
+        return FAILED
+    params, errors = validate(trainer.params, job.params)
+    if errors:
+        detail = "; ".join(f"{k}: {v}" for k, v in errors.items())
+        store.finish(job_id, FAILED, error=f"invalid parameters: {detail}")
+        return FAILED
+    store.update(
+        job_id,
+        status=RUNNING,
+        started_at=now(),
+        heartbeat_at=now(),
+        pid=os.getpid(),
+        device=_device(params),
+    )
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(HEARTBEAT_S):
+            store.update(job_id, heartbeat_at=now())
+
+    threading.Thread(target=beat, daemon=True).start()
+    reporter = Reporter(store, job_id, artifact_dir(data_dir, job_id))
+    try:
+        reporter.check_cancel()
+        trainer.train(reporter, params)
+        status, extra = SUCCEEDED, dict[str, str]()
+    except Cancelled:
+        reporter.log("cancelled by request")
+        status, extra = CANCELLED, {}
+    except Exception as exc:  # a trainer's failure is the job's result, not a crash
+        status = FAILED
+        extra = {"error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()}
+    finally:
+        stop.set()
+    store.finish(job_id, status, **extra)
+    return status
+
+
+def _device(params: dict[str, object]) -> str:
+    """The device a job will use, decided in the job process (CUDA never touched elsewhere)."""
+    if params.get("device") == "cpu":
+        return "cpu"
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def start_process(state_url: str, data_dir: Path, job_id: str) -> subprocess.Popen[bytes]:
+    """Start a job in a new interpreter (its output goes to the job's folder)."""
+    folder = artifact_dir(data_dir, job_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / "process.log", "ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "jobs.runner", state_url, str(data_dir), job_id],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def mark_lost(store: JobStore, *, lost_after_s: float = LOST_AFTER_S) -> list[str]:
+    """Fail running jobs whose process is gone or silent; returns their ids."""
+    lost = []
+    deadline = now() - timedelta(seconds=lost_after_s)
+    for job in store.list_jobs(status=RUNNING, limit=1000):
+        silent = job.heartbeat_at is None or job.heartbeat_at < deadline
+        gone = silent or (job.pid is not None and not _alive(job.pid))
+        if gone and store.finish(job.id, FAILED, error="worker lost: the job's process stopped"):
+            lost.append(job.id)
+    return lost
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process with this pid runs on this host (and is not a zombie)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+    except OSError:
+        return True
+    return state != "Z"
+
+
+def main(argv: list[str]) -> int:
+    """``python -m jobs.runner STATE_URL DATA_DIR JOB_ID``."""
+    state_url, data_dir, job_id = argv
+    store = JobStore(make_engine(state_url))
+    status = run_job(store, Path(data_dir), job_id)
+    return 0 if status in (SUCCEEDED, CANCELLED) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

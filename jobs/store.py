@@ -1,0 +1,272 @@
+"""The job store: every job, its metrics, log and artifacts, in the app's state database."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    Engine,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    event,
+    func,
+    insert,
+    select,
+    update,
+)
+
+QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED = (
+    "queued",
+    "running",
+    "succeeded",
+    "failed",
+    "cancelled",
+)
+FINAL = (SUCCEEDED, FAILED, CANCELLED)
+
+metadata = MetaData()
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("trainer", String(80), nullable=False),
+    Column("params", Text, nullable=False),
+    Column("user", String(120), nullable=False),
+    Column("status", String(12), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("started_at", DateTime),
+    Column("finished_at", DateTime),
+    Column("heartbeat_at", DateTime),
+    Column("device", String(40)),
+    Column("pid", Integer),
+    Column("progress", Text),
+    Column("error", Text),
+    Column("traceback", Text),
+    Column("cancel_requested", Boolean, nullable=False, default=False),
+    Column("weights_path", Text),
+    Index("ix_jobs_created_at", "created_at"),
+)
+job_metrics = Table(
+    "job_metrics",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("job_id", String(32), ForeignKey("jobs.id"), nullable=False, index=True),
+    Column("step", Integer, nullable=False),
+    Column("name", String(80), nullable=False),
+    Column("value", Float, nullable=False),
+)
+job_logs = Table(
+    "job_logs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("job_id", String(32), ForeignKey("jobs.id"), nullable=False, index=True),
+    Column("at", DateTime, nullable=False),
+    Column("line", Text, nullable=False),
+)
+job_artifacts = Table(
+    "job_artifacts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("job_id", String(32), ForeignKey("jobs.id"), nullable=False, index=True),
+    Column("name", String(200), nullable=False),
+    Column("path", Text, nullable=False),
+    Column("step", Integer, nullable=False),
+    Column("at", DateTime, nullable=False),
+)
+
+
+def now() -> datetime:
+    """The current time in UTC, without tzinfo (both databases store it as given)."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+@dataclass(frozen=True)
+class Job:
+    """One job as stored."""
+
+    id: str
+    trainer: str
+    params: dict[str, Any]
+    user: str
+    status: str
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    heartbeat_at: datetime | None
+    device: str | None
+    pid: int | None
+    progress: dict[str, Any]
+    error: str | None
+    traceback: str | None
+    cancel_requested: bool
+    weights_path: str | None
+
+    @property
+    def done(self) -> bool:
+        """Whether the job has ended, one way or another."""
+        return self.status in FINAL
+
+
+def _job(row: Any) -> Job:
+    """A Job from a ``jobs`` row."""
+    data = dict(row._mapping)
+    data["params"] = json.loads(data["params"])
+    data["progress"] = json.loads(data["progress"]) if data["progress"] else {}
+    data["cancel_requested"] = bool(data["cancel_requested"])
+    return Job(**data)
+
+
+class JobStore:
+    """Reads and writes jobs; safe to use from the web process and from job processes."""
+
+    def __init__(self, engine: Engine) -> None:
+        """Create the tables if needed (SQLite: WAL, so readers never block the job)."""
+        self.engine = engine
+        if engine.dialect.name == "sqlite":
+
+            @event.listens_for(engine, "connect")
+            def _wal(dbapi_conn: Any, record: Any) -> None:
+                dbapi_conn.execute("PRAGMA journal_mode=WAL")
+                dbapi_conn.execute("PRAGMA synchronous=NORMAL")
+
+        metadata.create_all(engine)
+
+    def create(self, trainer: str, params: dict[str, Any], user: str) -> str:
+        """Store a new queued job and return its id."""
+        job_id = uuid.uuid4().hex
+        with self.engine.begin() as conn:
+            conn.execute(
+                insert(jobs).values(
+                    id=job_id,
+                    trainer=trainer,
+                    params=json.dumps(params),
+                    user=user,
+                    status=QUEUED,
+                    created_at=now(),
+                    cancel_requested=False,
+                )
+            )
+        return job_id
+
+    def get(self, job_id: str) -> Job | None:
+        """One job, or None."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(jobs).where(jobs.c.id == job_id)).first()
+        return _job(row) if row else None
+
+    def list_jobs(
+        self, *, status: str | None = None, trainer: str | None = None, limit: int = 200
+    ) -> list[Job]:
+        """Newest jobs first, optionally of one status and trainer."""
+        stmt = select(jobs).order_by(jobs.c.created_at.desc()).limit(limit)
+        if status:
+            stmt = stmt.where(jobs.c.status == status)
+        if trainer:
+            stmt = stmt.where(jobs.c.trainer == trainer)
+        with self.engine.connect() as conn:
+            return [_job(r) for r in conn.execute(stmt)]
+
+    def update(self, job_id: str, **values: Any) -> None:
+        """Change columns of one job (``progress`` may be given as a dict)."""
+        if "progress" in values and not isinstance(values["progress"], str):
+            values["progress"] = json.dumps(values["progress"])
+        with self.engine.begin() as conn:
+            conn.execute(update(jobs).where(jobs.c.id == job_id).values(**values))
+
+    def finish(self, job_id: str, status: str, **values: Any) -> bool:
+        """Move a job to a final status unless it already has one; True if this call did."""
+        with self.engine.begin() as conn:
+            done = conn.execute(
+                update(jobs)
+                .where(jobs.c.id == job_id, jobs.c.status.not_in(FINAL))
+                .values(status=status, finished_at=now(), **values)
+            )
+        return bool(done.rowcount)
+
+    def request_cancel(self, job_id: str) -> bool:
+        """Ask a job to stop; a queued job is cancelled at once. True if the job was live."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(jobs)
+                .where(jobs.c.id == job_id, jobs.c.status.not_in(FINAL))
+                .values(cancel_requested=True)
+            )
+            queued = conn.execute(
+                update(jobs)
+                .where(jobs.c.id == job_id, jobs.c.status == QUEUED)
+                .values(status=CANCELLED, finished_at=now())
+            )
+        job = self.get(job_id)
+        return bool(queued.rowcount) or (job is not None and job.status == RUNNING)
+
+    def add_metric(self, job_id: str, step: int, name: str, value: float) -> None:
+        """Record one metric value."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                insert(job_metrics).values(job_id=job_id, step=step, name=name, value=value)
+            )
+
+    def metrics(self, job_id: str) -> dict[str, list[tuple[int, float]]]:
+        """Every metric of a job as ``name -> [(step, value), ...]``."""
+        stmt = (
+            select(job_metrics.c.name, job_metrics.c.step, job_metrics.c.value)
+            .where(job_metrics.c.job_id == job_id)
+            .order_by(job_metrics.c.id)
+        )
+        out: dict[str, list[tuple[int, float]]] = {}
+        with self.engine.connect() as conn:
+            for name, step, value in conn.execute(stmt):
+                out.setdefault(name, []).append((step, value))
+        return out
+
+    def add_log(self, job_id: str, line: str) -> None:
+        """Append a log line (long lines are cut)."""
+        with self.engine.begin() as conn:
+            conn.execute(insert(job_logs).values(job_id=job_id, at=now(), line=line[:2000]))
+
+    def logs(self, job_id: str, last: int = 50) -> list[str]:
+        """The last ``last`` log lines, oldest first."""
+        stmt = (
+            select(job_logs.c.line)
+            .where(job_logs.c.job_id == job_id)
+            .order_by(job_logs.c.id.desc())
+            .limit(last)
+        )
+        with self.engine.connect() as conn:
+            return [r[0] for r in conn.execute(stmt)][::-1]
+
+    def add_artifact(self, job_id: str, name: str, path: str, step: int) -> None:
+        """Record an artifact file."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                insert(job_artifacts).values(
+                    job_id=job_id, name=name, path=path, step=step, at=now()
+                )
+            )
+
+    def artifacts(self, job_id: str) -> list[dict[str, Any]]:
+        """A job's artifacts, oldest first."""
+        stmt = select(job_artifacts).where(job_artifacts.c.job_id == job_id)
+        with self.engine.connect() as conn:
+            rows = conn.execute(stmt.order_by(job_artifacts.c.id)).mappings().all()
+        return [dict(r) for r in rows]
+
+    def counts(self, statuses: Sequence[str] = (QUEUED, RUNNING)) -> int:
+        """How many jobs have one of ``statuses``."""
+        stmt = select(func.count()).select_from(jobs).where(jobs.c.status.in_(statuses))
+        with self.engine.connect() as conn:
+            return int(conn.execute(stmt).scalar_one())

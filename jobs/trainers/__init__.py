@@ -1,0 +1,3 @@
+"""Built-in trainers; importing this package registers them."""
+
+from jobs.trainers import shapes  # noqa: F401
