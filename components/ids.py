@@ -43,9 +43,44 @@ class Data:
 
 
 class Training:
-    """The Training page."""
+    """The Training page and the job page."""
 
-    PLACEHOLDER = "training-placeholder"
+    TRAINER = "training-trainer"
+    DESCRIPTION = "training-description"
+    FORM = "training-form"
+    START = "training-start"
+    FORM_ERROR = "training-form-error"
+    LAUNCHES = "training-launches"
+    JOBS = "training-jobs"
+    STATUS_FILTER = "training-status-filter"
+    TRAINER_FILTER = "training-trainer-filter"
+    LIST_TICK = "training-list-tick"
+    CURRENT = "training-current"
+    PANEL = "training-panel"
+    TICK = "training-tick"
+    SIGNATURE = "training-signature"
+    CANCEL = "training-cancel"
+    CANCEL_NOTE = "training-cancel-note"
+
+    @staticmethod
+    def param(name: str) -> dict[str, str]:
+        """The input of one trainer parameter."""
+        return {"type": "training-param", "name": name}
+
+    @staticmethod
+    def param_error(name: str) -> dict[str, str]:
+        """The message under one trainer parameter."""
+        return {"type": "training-param-error", "name": name}
+
+    @staticmethod
+    def launch(job_id: str) -> dict[str, str]:
+        """The store whose appearance runs one job through a background callback."""
+        return {"type": "training-launch", "job": job_id}
+
+    @staticmethod
+    def launch_done(job_id: str) -> dict[str, str]:
+        """Where that background callback writes its result."""
+        return {"type": "training-launch-done", "job": job_id}
 
 
 class Compositor:

@@ -73,7 +73,16 @@ TOOL_PAGES: tuple[Page, ...] = (
         _layout_of("compositor"),
     ),
 )
-ALL_PAGES: tuple[Page, ...] = (HOME, *TOOL_PAGES)
+JOB = Page(
+    "job",
+    "/training/job",
+    "Job",
+    "cpu",
+    "One training job.",
+    _layout_of("job"),
+    path_template="/training/<job_id>",
+)
+ALL_PAGES: tuple[Page, ...] = (HOME, *TOOL_PAGES, JOB)
 NOT_FOUND = Page(
     "not_found_404", "/404", "Not found", "signpost-split", "", _layout_of("not_found")
 )

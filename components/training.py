@@ -1,23 +1,378 @@
-"""The Training page: PyTorch jobs from the browser (placeholder until issue 4 lands)."""
+"""The Training page: a form built from the trainer's schema, the jobs list, the live job panel."""
 
 from __future__ import annotations
 
-from dash import html
+from typing import Any
 
-from components.common import placeholder
+import dash_bootstrap_components as dbc
+import plotly.graph_objects as go
+from dash import dcc, get_relative_path, html
+
+from components.common import icon, page_header
 from components.ids import Training
+from jobs import registry
+from jobs.params import BOOL, CHOICE, FLOAT, INT, Param
+from jobs.store import CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, Job
+
+ALL_VALUE = "all"
+STATUS_COLOR = {
+    QUEUED: "secondary",
+    RUNNING: "primary",
+    SUCCEEDED: "success",
+    FAILED: "danger",
+    CANCELLED: "warning",
+}
 
 
-def layout(**_query: str) -> html.Div:
-    """Build the Training page."""
-    return placeholder(
-        Training.PLACEHOLDER,
-        "Training",
-        "cpu",
-        "Start PyTorch training jobs and watch them live.",
+def status_badge(status: str) -> dbc.Badge:
+    """A coloured badge for a job status."""
+    return dbc.Badge(
+        status, color=STATUS_COLOR.get(status, "secondary"), className="text-uppercase"
+    )
+
+
+def param_field(p: Param, value: Any = None) -> html.Div:
+    """One form field generated from a parameter's schema."""
+    current = p.default if value is None else value
+    common: dict[str, Any] = {"id": Training.param(p.name)}
+    control: Any
+    if p.type == BOOL:
+        control = dbc.Switch(value=bool(current), label=p.title, **common)
+    elif p.type == CHOICE:
+        control = dbc.Select(
+            options=[{"label": str(c), "value": c} for c in p.choices], value=current, **common
+        )
+    else:
+        control = dbc.Input(
+            type="number" if p.type in (INT, FLOAT) else "text",
+            value=current,
+            min=p.minimum,
+            max=p.maximum,
+            step=1 if p.type == INT else "any",
+            size="sm",
+            **common,
+        )
+    label = [] if p.type == BOOL else [dbc.Label(p.title, className="small mb-1")]
+    return html.Div(
         [
-            "a form per trainer (image classifier, tabular model on a table of the database)",
-            "live progress, metrics chart, log and image artifacts; cancel at any time",
-            "a persistent job history with comparison, downloads and re-runs",
+            *label,
+            control,
+            dbc.FormFeedback(id=Training.param_error(p.name), type="invalid"),
+            dbc.FormText(p.help, className="d-block"),
         ],
+        className="mb-2",
+    )
+
+
+def form(trainer_name: str, values: dict[str, Any] | None = None) -> list[Any]:
+    """The fields of one trainer, pre-filled with ``values`` (e.g. "run again")."""
+    trainer = registry.get(trainer_name)
+    values = values or {}
+    return [param_field(p, values.get(p.name)) for p in trainer.params]
+
+
+def jobs_table(jobs: list[Job]) -> Any:
+    """The jobs list: newest first, each row a link to the job's page."""
+    if not jobs:
+        return html.P(
+            "No jobs yet. Start one with the form.", className="text-body-secondary small"
+        )
+    rows = [
+        html.Tr(
+            [
+                html.Td(
+                    dcc.Link(
+                        job.id[:8],
+                        href=get_relative_path(f"/training/{job.id}"),
+                        className="font-monospace",
+                    )
+                ),
+                html.Td(job.trainer),
+                html.Td(status_badge(job.status)),
+                html.Td(f"{job.progress.get('percent', 0):.0f}%" if job.progress else "–"),
+                html.Td(job.user, className="text-body-secondary"),
+                html.Td(
+                    job.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+                    className="text-body-secondary text-nowrap",
+                ),
+            ]
+        )
+        for job in jobs
+    ]
+    head = html.Thead(
+        html.Tr(
+            [html.Th(h) for h in ("Job", "Trainer", "Status", "Progress", "User", "Created (UTC)")]
+        )
+    )
+    return dbc.Table(
+        [head, html.Tbody(rows)], hover=True, size="sm", responsive=True, className="small mb-0"
+    )
+
+
+def metrics_figure(metrics: dict[str, list[tuple[int, float]]]) -> go.Figure:
+    """Every metric against the training step."""
+    fig = go.Figure()
+    for name, points in sorted(metrics.items()):
+        fig.add_scatter(
+            x=[s for s, _ in points],
+            y=[v for _, v in points],
+            name=name,
+            mode="lines+markers",
+            marker_size=4,
+        )
+    fig.update_layout(
+        margin={"l": 8, "r": 8, "t": 8, "b": 8},
+        height=260,
+        paper_bgcolor="rgba(0,0,0,0)",
+        plot_bgcolor="rgba(0,0,0,0)",
+        font={"color": "#8a8f98", "size": 11},
+        legend={"orientation": "h", "y": -0.2},
+        xaxis_title="step",
+    )
+    fig.update_xaxes(gridcolor="rgba(128,128,128,0.2)")
+    fig.update_yaxes(gridcolor="rgba(128,128,128,0.2)")
+    return fig
+
+
+def _duration(seconds: float | None) -> str:
+    """``1m 05s`` style."""
+    if seconds is None:
+        return "–"
+    s = int(seconds)
+    return f"{s // 60}m {s % 60:02d}s" if s >= 60 else f"{s}s"
+
+
+def job_panel(view: dict[str, Any]) -> html.Div:
+    """Status, progress, metrics, newest artifacts, log and actions of one job."""
+    job: Job = view["job"]
+    prog = job.progress or {}
+    percent = float(prog.get("percent") or (100 if job.status == SUCCEEDED else 0))
+    detail = []
+    if prog:
+        detail.append(f"step {prog.get('step')}/{prog.get('total')}")
+        if prog.get("epoch"):
+            detail.append(f"epoch {prog.get('epoch')}/{prog.get('epochs')}")
+        detail.append(f"elapsed {_duration(prog.get('elapsed_s'))}")
+        if job.status == RUNNING:
+            detail.append(f"ETA {_duration(prog.get('eta_s'))}")
+    base = f"/jobs/{job.id}"
+    newest = list(reversed(view["artifacts"]))[:4]
+    gallery = [
+        html.A(
+            html.Img(
+                src=get_relative_path(f"{base}/artifacts/{a['id']}"),
+                alt=a["name"],
+                className="img-fluid rounded border",
+            ),
+            href=get_relative_path(f"{base}/artifacts/{a['id']}"),
+            target="_blank",
+            title=f"{a['name']} (open full size)",
+            className="artifact",
+        )
+        for a in newest
+    ]
+    actions: list[Any] = []
+    if not job.done:
+        actions.append(
+            dbc.Button(
+                [icon("stop-circle", class_name="me-1"), "Cancel"],
+                id=Training.CANCEL,
+                color="danger",
+                outline=True,
+                size="sm",
+            )
+        )
+    if view["artifacts"]:
+        actions.append(
+            dbc.Button(
+                [icon("file-zip", class_name="me-1"), "Artifacts (.zip)"],
+                href=get_relative_path(f"{base}/artifacts.zip"),
+                external_link=True,
+                color="secondary",
+                outline=True,
+                size="sm",
+            )
+        )
+    if job.weights_path:
+        actions.append(
+            dbc.Button(
+                [icon("download", class_name="me-1"), "Weights (.pt)"],
+                href=get_relative_path(f"{base}/model.pt"),
+                external_link=True,
+                color="secondary",
+                outline=True,
+                size="sm",
+            )
+        )
+    error = []
+    if job.error:
+        error = [
+            dbc.Alert(job.error, color="danger", className="py-2 small mb-2"),
+            html.Details(
+                [
+                    html.Summary("Traceback", className="small"),
+                    html.Pre(job.traceback, className="small"),
+                ]
+            )
+            if job.traceback
+            else None,
+        ]
+    params = html.Table(
+        html.Tbody(
+            [
+                html.Tr(
+                    [html.Th(k, className="fw-normal text-body-secondary pe-3"), html.Td(str(v))]
+                )
+                for k, v in job.params.items()
+            ]
+        ),
+        className="small",
+    )
+    return html.Div(
+        [
+            html.Div(
+                [
+                    html.Span(f"Job {job.id[:8]}", className="fw-semibold me-2 font-monospace"),
+                    status_badge(job.status),
+                    html.Span(
+                        f" {job.trainer} · {job.user} · {job.device or 'device pending'}",
+                        className="small text-body-secondary ms-2",
+                    ),
+                ],
+                className="mb-2",
+            ),
+            dbc.Progress(
+                value=percent,
+                label=f"{percent:.0f}%",
+                striped=job.status == RUNNING,
+                animated=job.status == RUNNING,
+                className="mb-1",
+                style={"height": "1.2rem"},
+            ),
+            html.Div(
+                " · ".join(detail) or ("waiting for a free slot" if job.status == QUEUED else ""),
+                className="small text-body-secondary mb-2",
+            ),
+            *[e for e in error if e is not None],
+            html.Div(actions, className="d-flex gap-2 mb-3 flex-wrap"),
+            html.Div(id=Training.CANCEL_NOTE, className="small"),
+            dbc.Row(
+                [
+                    dbc.Col(
+                        dcc.Graph(
+                            figure=metrics_figure(view["metrics"]), config={"displaylogo": False}
+                        ),
+                        md=6,
+                    ),
+                    dbc.Col(
+                        html.Div(
+                            gallery
+                            or html.P(
+                                "Images appear here as the job makes them.",
+                                className="small text-body-secondary",
+                            ),
+                            className="gallery",
+                        ),
+                        md=6,
+                    ),
+                ]
+            ),
+            html.H3("Log", className="h6 mt-3"),
+            html.Pre("\n".join(view["logs"]) or "(nothing yet)", className="small job-log"),
+            html.H3("Parameters", className="h6 mt-3"),
+            params,
+        ]
+    )
+
+
+def job_container(job_id: str | None) -> list[Any]:
+    """The live panel's frame: which job, a poll timer and where the panel is drawn."""
+    return [
+        # Loads plotly.js with the page, not when the first progress arrives (~1.3 s here).
+        dcc.Graph(figure=go.Figure(), style={"display": "none"}, config={"displayModeBar": False}),
+        dcc.Store(id=Training.CURRENT, data=job_id),
+        dcc.Store(id=Training.SIGNATURE),
+        dcc.Interval(id=Training.TICK, interval=700),
+        html.Div(id=Training.PANEL),
+    ]
+
+
+def layout(**query: str) -> html.Div:
+    """Build the Training page; ``?trainer=…&run_again=<job id>`` pre-fill the form."""
+    names = registry.trainers()
+    first = query.get("trainer") if query.get("trainer") in names else next(iter(names))
+    new_job = dbc.Card(
+        dbc.CardBody(
+            [
+                html.H2("New job", className="h6"),
+                dbc.Label("Trainer", html_for=Training.TRAINER, className="small mb-1"),
+                dcc.Dropdown(
+                    id=Training.TRAINER,
+                    options=[{"label": t.title, "value": n} for n, t in names.items()],
+                    value=first,
+                    clearable=False,
+                ),
+                html.P(id=Training.DESCRIPTION, className="small text-body-secondary mt-2"),
+                html.Div(form(first), id=Training.FORM),
+                dbc.Alert(
+                    id=Training.FORM_ERROR, is_open=False, color="danger", className="py-2 small"
+                ),
+                dbc.Button(
+                    [icon("play-fill", class_name="me-1"), "Start"],
+                    id=Training.START,
+                    color="primary",
+                    className="w-100",
+                ),
+                html.Div(id=Training.LAUNCHES, className="d-none"),
+            ]
+        ),
+        className="shadow-sm",
+    )
+    jobs = dbc.Card(
+        dbc.CardBody(
+            [
+                dbc.Row(
+                    [
+                        dbc.Col(html.H2("Jobs", className="h6 mb-0"), width="auto"),
+                        dbc.Col(
+                            dbc.Select(
+                                id=Training.STATUS_FILTER,
+                                options=[{"label": "All statuses", "value": ""}]
+                                + [{"label": s, "value": s} for s in STATUS_COLOR],
+                                value="",
+                                size="sm",
+                            ),
+                            width="auto",
+                        ),
+                        dbc.Col(
+                            dbc.Select(
+                                id=Training.TRAINER_FILTER,
+                                options=[{"label": "All trainers", "value": ""}]
+                                + [{"label": t.title, "value": n} for n, t in names.items()],
+                                value="",
+                                size="sm",
+                            ),
+                            width="auto",
+                        ),
+                    ],
+                    className="g-2 align-items-center mb-2",
+                ),
+                html.Div(id=Training.JOBS),
+                dcc.Interval(id=Training.LIST_TICK, interval=2000),
+            ]
+        ),
+        className="shadow-sm mb-3",
+    )
+    current = dbc.Card(dbc.CardBody(job_container(None)), className="shadow-sm")
+    return html.Div(
+        [
+            page_header("Training", "cpu", "Start PyTorch training jobs and watch them live."),
+            dbc.Row(
+                [
+                    dbc.Col(new_job, xs=12, lg=4, className="mb-3"),
+                    dbc.Col([jobs, current], xs=12, lg=8),
+                ],
+                className="g-3",
+            ),
+        ]
     )

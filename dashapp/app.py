@@ -6,10 +6,12 @@ import logging
 from pathlib import Path
 
 import dash
-from dash import Dash
+import diskcache
+from dash import Dash, DiskcacheManager
 
 from callbacks import data as data_callbacks
 from callbacks import shell as shell_callbacks
+from callbacks import training as training_callbacks
 from components import shell
 from components.pages import ALL_PAGES, NOT_FOUND, import_page_modules
 from dashapp import server
@@ -32,6 +34,8 @@ def create_app(settings: Settings | None = None) -> Dash:
     """Build the dashapp Dash app; settings default to the environment."""
     settings = settings or Settings.from_env()
     prepare_data(settings)
+    # Background callbacks (training jobs) share one on-disk cache across all workers.
+    cache = diskcache.Cache(str(settings.data_dir / "cache"))
     app = Dash(
         "dashapp",
         title="dashapp",
@@ -42,6 +46,7 @@ def create_app(settings: Settings | None = None) -> Dash:
         pages_folder="",
         suppress_callback_exceptions=True,
         serve_locally=True,
+        background_callback_manager=DiskcacheManager(cache),
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
     )
     import_page_modules()
@@ -61,6 +66,7 @@ def create_app(settings: Settings | None = None) -> Dash:
     deps = Deps(settings)
     shell_callbacks.register(app, deps)
     data_callbacks.register(app, deps)
+    training_callbacks.register(app, deps)
     server.install(app.server, deps, catchall_endpoint=settings.url_prefix + "<path:path>")
     app.server.config["DASHAPP_DEPS"] = deps
     # Dash prepares its script registry on the first request, flagging it done before it

@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 from dashapp.catalog import Catalog
 from dashapp.db import make_engine
 from dashapp.settings import Settings
+from jobs.store import JobStore
 
 
 @dataclass
@@ -19,6 +20,7 @@ class Deps:
     settings: Settings
     _browse: Engine | None = field(default=None, repr=False)
     _catalog: Catalog | None = field(default=None, repr=False)
+    _jobs: JobStore | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
@@ -44,6 +46,14 @@ class Deps:
                 )
             return self._catalog
 
+    @property
+    def job_store(self) -> JobStore:
+        """The training jobs in the app's state database."""
+        with self._lock:
+            if self._jobs is None:
+                self._jobs = JobStore(make_engine(self.settings.state_url))
+            return self._jobs
+
     def dispose(self) -> None:
         """Close pooled connections (tests, shutdown)."""
         with self._lock:
@@ -51,3 +61,6 @@ class Deps:
                 self._browse.dispose()
                 self._browse = None
                 self._catalog = None
+            if self._jobs is not None:
+                self._jobs.engine.dispose()
+                self._jobs = None

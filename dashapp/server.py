@@ -8,9 +8,10 @@ import re
 import secrets
 import tempfile
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, jsonify, request, stream_with_context
+from flask import Flask, Response, jsonify, request, send_file, stream_with_context
 from sqlalchemy import text
 
 from components.pages import is_known_path
@@ -19,6 +20,7 @@ from dashapp.deps import Deps
 from dashapp.grid_query import GridRequestError, parse_query
 from dashapp.grid_service import iter_csv
 from dashapp.settings import Settings
+from jobs import service as jobs_service
 
 
 def load_secret_key(settings: Settings) -> str:
@@ -110,6 +112,55 @@ def install(server: Flask, deps: Deps, *, catchall_endpoint: str) -> None:
         return export_response(deps, request.args)
 
     server.add_url_rule(f"{prefix}export.csv", "dashapp_export_csv", export_csv)
+    install_job_routes(server, deps)
+
+
+def _inside(path: str | None, root: Path) -> Path | None:
+    """``path`` resolved, if it is a file under ``root`` (never anything else on disk)."""
+    if not path:
+        return None
+    resolved = Path(path).resolve()
+    return resolved if resolved.is_relative_to(root.resolve()) and resolved.is_file() else None
+
+
+def install_job_routes(server: Flask, deps: Deps) -> None:
+    """Job artifacts by id, all of them as a zip, and the trained weights."""
+    prefix = deps.settings.url_prefix
+    root = deps.settings.data_dir / "artifacts"
+
+    def artifact(job_id: str, art_id: int) -> Response:
+        arts = [a for a in deps.job_store.artifacts(job_id) if a["id"] == art_id]
+        path = _inside(arts[0]["path"], root) if arts else None
+        if path is None:
+            return Response("No such artifact.\n", 404, mimetype="text/plain")
+        return send_file(path, mimetype="image/png", max_age=3600)
+
+    def artifacts_zip(job_id: str) -> Response:
+        data = jobs_service.artifacts_zip(deps.job_store, job_id)
+        if data is None:
+            return Response("No such job.\n", 404, mimetype="text/plain")
+        return Response(
+            data,
+            mimetype="application/zip",
+            headers={
+                "Content-Disposition": f'attachment; filename="job-{job_id[:8]}-artifacts.zip"'
+            },
+        )
+
+    def weights(job_id: str) -> Response:
+        job = deps.job_store.get(job_id)
+        path = _inside(job.weights_path if job else None, root)
+        if path is None:
+            return Response("This job has no trained weights.\n", 404, mimetype="text/plain")
+        return send_file(path, as_attachment=True, download_name=f"job-{job_id[:8]}.pt")
+
+    server.add_url_rule(
+        f"{prefix}jobs/<job_id>/artifacts/<int:art_id>", "dashapp_artifact", artifact
+    )
+    server.add_url_rule(
+        f"{prefix}jobs/<job_id>/artifacts.zip", "dashapp_artifacts_zip", artifacts_zip
+    )
+    server.add_url_rule(f"{prefix}jobs/<job_id>/model.pt", "dashapp_weights", weights)
 
 
 def export_response(deps: Deps, args: Mapping[str, str]) -> Response:

@@ -138,6 +138,7 @@ class Settings:
     demo_rows: int = 1_000_000
     demo_autocreate: bool = True
     statement_timeout_s: float = 10.0
+    max_jobs: int = 2
     data_allow: tuple[str, ...] = ()
     data_deny: tuple[str, ...] = ()
     log_level: str = "info"
@@ -184,6 +185,7 @@ class Settings:
             "demo_autocreate": _parse_bool,
             "statement_timeout_s": lambda n, r: _parse_float(n, r, 0.1, 3600),
             "log_level": lambda n, r: _parse_choice(n, r, LOG_LEVELS),
+            "max_jobs": lambda n, r: _parse_int(n, r, 1, 64),
             "data_allow": _parse_patterns,
             "data_deny": _parse_patterns,
         }
@@ -245,6 +247,7 @@ SETTINGS_DOC: tuple[tuple[str, str, str], ...] = (
     ),
     ("DASHAPP_STATEMENT_TIMEOUT_S", "10", "Time limit of one query to the browsed database."),
     ("DASHAPP_LOG_LEVEL", "info", "debug, info, warning or error."),
+    ("DASHAPP_MAX_JOBS", "2", "Training jobs running at once; more wait, visibly queued."),
     (
         "DASHAPP_DATA_ALLOW",
         "(all)",

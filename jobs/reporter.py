@@ -27,15 +27,18 @@ class Reporter:
         self.started = time.monotonic()
         self._last_write = 0.0
         self._step = 0
+        self._moved = False  # the first step past zero is always written: the bar moves at once
 
     def progress(
         self, step: int, total: int, *, epoch: int | None = None, epochs: int | None = None
     ) -> None:
         """Record how far the job is (throttled); raises Cancelled if asked to stop."""
+        first_move = step > 0 and not self._moved
         self._step = step
         now = time.monotonic()
-        if now - self._last_write < self.PROGRESS_EVERY_S and step < total:
+        if now - self._last_write < self.PROGRESS_EVERY_S and 0 < step < total and not first_move:
             return
+        self._moved = self._moved or step > 0
         self._last_write = now
         elapsed = now - self.started
         fraction = step / total if total else 0.0

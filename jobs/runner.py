@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 import traceback
 from datetime import timedelta
 from pathlib import Path
@@ -29,10 +30,24 @@ def artifact_dir(data_dir: Path, job_id: str) -> Path:
     return data_dir / "artifacts" / job_id
 
 
-def run_job(store: JobStore, data_dir: Path, job_id: str) -> str:
-    """Run a queued job to its end in this process and return its final status."""
+def wait_and_run(
+    store: JobStore, data_dir: Path, job_id: str, max_running: int, poll_s: float = 0.3
+) -> str:
+    """Wait (visibly queued) until a slot is free and this job's turn comes, then run it."""
+    while True:
+        job = store.get(job_id)
+        if job is None or job.status != QUEUED:
+            return job.status if job else FAILED
+        if store.claim(job_id, max_running, os.getpid()):
+            return run_job(store, data_dir, job_id, claimed=True)
+        time.sleep(poll_s)
+
+
+def run_job(store: JobStore, data_dir: Path, job_id: str, *, claimed: bool = False) -> str:
+    """Run a queued (or just claimed) job to its end in this process; returns its status."""
     job = store.get(job_id)
-    if job is None or job.status != QUEUED:
+    expected = RUNNING if claimed else QUEUED
+    if job is None or job.status != expected:
         return job.status if job else FAILED
     try:
         trainer = registry.get(job.trainer)

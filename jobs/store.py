@@ -197,6 +197,28 @@ class JobStore:
             )
         return bool(done.rowcount)
 
+    def claim(self, job_id: str, max_running: int, pid: int) -> bool:
+        """Start ``job_id`` if it is the oldest queued job and a slot is free (atomically)."""
+        running = select(func.count()).select_from(jobs).where(jobs.c.status == RUNNING)
+        oldest = (
+            select(jobs.c.id)
+            .where(jobs.c.status == QUEUED)
+            .order_by(jobs.c.created_at, jobs.c.id)
+            .limit(1)
+        )
+        stmt = (
+            update(jobs)
+            .where(
+                jobs.c.id == job_id,
+                jobs.c.status == QUEUED,
+                running.scalar_subquery() < max_running,
+                jobs.c.id == oldest.scalar_subquery(),
+            )
+            .values(status=RUNNING, started_at=now(), heartbeat_at=now(), pid=pid)
+        )
+        with self.engine.begin() as conn:
+            return bool(conn.execute(stmt).rowcount)
+
     def request_cancel(self, job_id: str) -> bool:
         """Ask a job to stop; a queued job is cancelled at once. True if the job was live."""
         with self.engine.begin() as conn:

@@ -51,5 +51,5 @@ def confusion_matrix(labels: Sequence[str], counts: Sequence[Sequence[int]]) -> 
             draw.text(
                 (x + 8, y + cell // 2 - 6), str(v), fill="white" if shade < 120 else INK, font=font
             )
-    draw.text((margin, 6), "true (rows) × predicted (columns)", fill=INK, font=font)
+    draw.text((margin, 6), "rows: true class, columns: predicted", fill=INK, font=font)
     return out

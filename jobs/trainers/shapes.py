@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from PIL import Image, ImageDraw
@@ -46,12 +47,22 @@ def draw_shape(kind: str, rnd: random.Random) -> Image.Image:
     return img
 
 
-def make_dataset(n: int, seed: int) -> tuple[list[Image.Image], list[int]]:
-    """``n`` shape images with their class indices, deterministic for a seed."""
+def make_dataset(
+    n: int, seed: int, on_chunk: Callable[[int], None] | None = None, chunk: int = 200
+) -> tuple[list[Image.Image], list[int]]:
+    """``n`` shape images with their class indices, deterministic for a seed.
+
+    ``on_chunk(done)`` is called after every ``chunk`` images (progress while preparing).
+    """
     rnd = random.Random(seed)
     labels = [i % len(CLASSES) for i in range(n)]
     rnd.shuffle(labels)
-    return [draw_shape(CLASSES[k], rnd) for k in labels], labels
+    images = []
+    for i, k in enumerate(labels, 1):
+        images.append(draw_shape(CLASSES[k], rnd))
+        if on_chunk and (i % chunk == 0 or i == n):
+            on_chunk(i)
+    return images, labels
 
 
 def _tensor(images: list[Image.Image]) -> Any:
@@ -72,7 +83,18 @@ def train(rep: Reporter, p: dict[str, Any]) -> None:
     torch.set_num_threads(p["threads"])
     device = torch.device("cuda" if p["device"] == "auto" and torch.cuda.is_available() else "cpu")
     rep.log(f"device: {device}; generating {p['samples']} images")
-    images, labels = make_dataset(p["samples"], p["seed"])
+    batch = p["batch_size"]
+    n_val = max(len(CLASSES) * 6, p["samples"] // 5)
+    per_epoch = math.ceil((p["samples"] - n_val) / batch)
+    # Preparing the data counts as work too, so the bar moves from the first moment.
+    prep = math.ceil(p["samples"] / 200)
+    total = prep + per_epoch * p["epochs"]
+    rep.progress(0, total, epoch=0, epochs=p["epochs"])
+    images, labels = make_dataset(
+        p["samples"],
+        p["seed"],
+        lambda done: rep.progress(math.ceil(done / 200), total, epoch=0, epochs=p["epochs"]),
+    )
     n_val = max(len(CLASSES) * 6, len(images) // 5)
     x, y = _tensor(images).to(device), torch.tensor(labels, device=device)
     x_train, y_train, x_val, y_val = x[n_val:], y[n_val:], x[:n_val], y[:n_val]
@@ -90,9 +112,6 @@ def train(rep: Reporter, p: dict[str, Any]) -> None:
     ).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=p["learning_rate"])
     loss_fn = nn.CrossEntropyLoss()
-    batch = p["batch_size"]
-    per_epoch = math.ceil(len(x_train) / batch)
-    total = per_epoch * p["epochs"]
     step = 0
     for epoch in range(1, p["epochs"] + 1):
         model.train()
@@ -106,7 +125,7 @@ def train(rep: Reporter, p: dict[str, Any]) -> None:
             step += 1
             if step % 5 == 0 or step == total:
                 rep.metric("train_loss", float(loss), step)
-            rep.progress(step, total, epoch=epoch, epochs=p["epochs"])
+            rep.progress(prep + step, total, epoch=epoch, epochs=p["epochs"])
         model.eval()
         with torch.no_grad():
             logits = model(x_val)

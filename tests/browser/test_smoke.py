@@ -13,7 +13,7 @@ from tests.conftest import LiveServer
 PAGES = [
     ("home", "/", Home.CARDS),
     ("data", "/data", Data.PICKER),
-    ("training", "/training", Training.PLACEHOLDER),
+    ("training", "/training", Training.START),
     ("compositor", "/compositor", Compositor.PLACEHOLDER),
     ("not-found", "/no/such/page", NotFound.BODY),
 ]
@@ -98,7 +98,7 @@ def test_bs003_narrow_iframe_width_collapses_the_navigation(browser, live_server
 def test_bs004_navigation_under_a_url_prefix(page, prefixed_server: LiveServer) -> None:
     open_page(page, prefixed_server.url("/"), Home.CARDS)
     page.get_by_role("link", name="Training", exact=True).click()
-    page.wait_for_selector(f"#{Training.PLACEHOLDER}")
+    page.wait_for_selector(f"#{Training.START}")
     assert page.url == prefixed_server.url("/training")
     page.get_by_role("link", name="dashapp").first.click()
     page.wait_for_selector(f"#{Home.CARDS}")

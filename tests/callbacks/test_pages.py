@@ -15,7 +15,7 @@ from tests.callbacks.helpers import post_callback
 PAGES = [
     ("/", Home.CARDS),
     ("/data", Data.PICKER),
-    ("/training", Training.PLACEHOLDER),
+    ("/training", Training.START),
     ("/compositor", Compositor.PLACEHOLDER),
     ("/no/such/page", NotFound.BODY),
 ]

@@ -9,6 +9,7 @@ import sys
 import plotly
 
 from components.ids import all_ids
+from jobs.service import job_view
 
 
 def test_id001_ids_are_unique() -> None:
@@ -24,6 +25,8 @@ def test_id002_every_id_appears_in_a_layout(app) -> None:
         layouts = [m.layout() for m in (shell, home, data, training, compositor, not_found)]
         # Parts built by callbacks once a table is chosen.
         layouts += [data.grid(events, {}), data.table_panel(events)]
+        store = app.server.config["DASHAPP_DEPS"].job_store
+        layouts += [training.job_panel(job_view(store, store.create("shapes-cnn", {}, "t")))]
         rendered = json.dumps(layouts, cls=plotly.utils.PlotlyJSONEncoder)
     missing = [name for name, value in all_ids().items() if f'"{value}"' not in rendered]
     assert missing == []

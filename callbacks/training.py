@@ -1,0 +1,169 @@
+"""Callbacks of the Training and job pages: each a thin adapter over a plain function."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from dash import ALL, MATCH, Dash, Input, Output, Patch, State, dcc, no_update
+from dash.exceptions import PreventUpdate
+
+from components import training as view
+from components.ids import Training
+from dashapp.deps import Deps
+from jobs import registry
+from jobs.service import job_view, launch, signature
+from jobs.store import JobStore
+
+LOST_CHECK_EVERY_S = 5.0
+_last_lost_check = [0.0]
+
+
+def start(
+    store: JobStore, trainer: Any, ids: list[Any], values: list[Any], user: str
+) -> dict[str, Any]:
+    """Validate the form and queue the job; returns what the page should show."""
+    names = [i.get("name") for i in ids if isinstance(i, dict)]
+    raw = dict(zip(names, values, strict=False))
+    result = launch(store, trainer, raw, user)
+    field_errors = [result.errors.get(n, "") for n in names]
+    general = result.errors.get("") or "; ".join(
+        f"{k}: {v}" for k, v in result.errors.items() if k not in names and k
+    )
+    return {"job_id": result.job_id, "field_errors": field_errors, "general": general}
+
+
+def panel(store: JobStore, job_id: Any, previous: Any) -> tuple[Any, Any]:
+    """The job panel, or no_update when nothing changed since the last poll."""
+    if not isinstance(job_id, str) or not job_id:
+        return view.html.P(
+            "Start a job, or pick one in the list, to follow it here.",
+            className="small text-body-secondary mb-0",
+        ), None
+    maybe_mark_lost(store)
+    data = job_view(store, job_id)
+    if data is None:
+        return view.html.P(f"There is no job {job_id[:40]!r}.", className="text-danger mb-0"), None
+    sig = signature(
+        data["job"], sum(len(v) for v in data["metrics"].values()), len(data["artifacts"])
+    )
+    if sig == previous:
+        return no_update, no_update
+    return view.job_panel(data), sig
+
+
+def maybe_mark_lost(store: JobStore) -> None:
+    """Fail jobs whose process died, at most every few seconds per process."""
+    from jobs.runner import mark_lost
+
+    now = time.monotonic()
+    if now - _last_lost_check[0] >= LOST_CHECK_EVERY_S:
+        _last_lost_check[0] = now
+        mark_lost(store)
+
+
+def register(app: Dash, deps: Deps) -> None:
+    """Wire the Training and job pages."""
+    settings = deps.settings
+    # Jobs run in processes forked from this worker: importing torch here once (no compute,
+    # no CUDA) saves every job the ~2 s import, so progress shows sooner.
+    import torch  # noqa: F401
+
+    @app.callback(
+        Output(Training.FORM, "children"),
+        Output(Training.DESCRIPTION, "children"),
+        Input(Training.TRAINER, "value"),
+    )
+    def _form(name: Any) -> tuple[Any, ...]:
+        try:
+            trainer = registry.get(name)
+        except KeyError:
+            raise PreventUpdate from None
+        return view.form(trainer.name), trainer.description
+
+    @app.callback(
+        Output(Training.LAUNCHES, "children"),
+        Output(Training.CURRENT, "data"),
+        Output(Training.FORM_ERROR, "children"),
+        Output(Training.FORM_ERROR, "is_open"),
+        Output({"type": "training-param", "name": ALL}, "invalid"),
+        Output({"type": "training-param-error", "name": ALL}, "children"),
+        Input(Training.START, "n_clicks"),
+        State(Training.TRAINER, "value"),
+        State({"type": "training-param", "name": ALL}, "id"),
+        State({"type": "training-param", "name": ALL}, "value"),
+        prevent_initial_call=True,
+    )
+    def _start(_: Any, trainer: Any, ids: list[Any], values: list[Any]) -> tuple[Any, ...]:
+        out = start(deps.job_store, trainer, ids, values, user="anonymous")
+        invalid = [bool(e) for e in out["field_errors"]]
+        if out["job_id"] is None:
+            msg = out["general"] or "Please correct the highlighted fields."
+            return no_update, no_update, msg, True, invalid, out["field_errors"]
+        launches = Patch()
+        job_id = out["job_id"]
+        # One pair of stores per job: a background callback instance of its own, so a
+        # second launch never makes Dash stop the first.
+        launches.append(
+            dcc.Store(id=Training.launch(job_id), data={"job": job_id, "nonce": uuid.uuid4().hex})
+        )
+        launches.append(dcc.Store(id=Training.launch_done(job_id)))
+        return launches, job_id, None, False, invalid, out["field_errors"]
+
+    state_url, data_dir, max_jobs = settings.state_url, Path(settings.data_dir), settings.max_jobs
+
+    @app.callback(
+        Output({"type": "training-launch-done", "job": MATCH}, "data"),
+        Input({"type": "training-launch", "job": MATCH}, "data"),
+        background=True,
+    )
+    def _run(launch_data: Any) -> Any:
+        # Runs in the background-callback process: a fresh engine, never the parent's pool.
+        from dashapp.db import make_engine
+        from jobs.runner import wait_and_run
+
+        if not isinstance(launch_data, dict) or not isinstance(launch_data.get("job"), str):
+            raise PreventUpdate
+        store = JobStore(make_engine(state_url))
+        try:
+            return wait_and_run(store, data_dir, launch_data["job"], max_jobs)
+        finally:
+            store.engine.dispose()
+
+    @app.callback(
+        Output(Training.PANEL, "children"),
+        Output(Training.SIGNATURE, "data"),
+        Input(Training.TICK, "n_intervals"),
+        Input(Training.CURRENT, "data"),
+        State(Training.SIGNATURE, "data"),
+    )
+    def _panel(_: Any, job_id: Any, previous: Any) -> tuple[Any, ...]:
+        return panel(deps.job_store, job_id, previous)
+
+    @app.callback(
+        Output(Training.CANCEL_NOTE, "children"),
+        Input(Training.CANCEL, "n_clicks"),
+        State(Training.CURRENT, "data"),
+        prevent_initial_call=True,
+    )
+    def _cancel(clicks: Any, job_id: Any) -> Any:
+        if not clicks or not isinstance(job_id, str):
+            raise PreventUpdate
+        ok = deps.job_store.request_cancel(job_id)
+        return "Stopping…" if ok else "This job has already ended."
+
+    @app.callback(
+        Output(Training.JOBS, "children"),
+        Input(Training.LIST_TICK, "n_intervals"),
+        Input(Training.STATUS_FILTER, "value"),
+        Input(Training.TRAINER_FILTER, "value"),
+    )
+    def _jobs(_: Any, status: Any, trainer: Any) -> Any:
+        jobs = deps.job_store.list_jobs(
+            status=None if status in (None, "", view.ALL_VALUE) else status,
+            trainer=None if trainer in (None, "", view.ALL_VALUE) else trainer,
+            limit=50,
+        )
+        return view.jobs_table(jobs)

@@ -1,0 +1,71 @@
+"""What the Training page asks of the job machinery, as plain functions."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jobs import registry
+from jobs.params import validate
+from jobs.store import FINAL, Job, JobStore
+
+
+@dataclass(frozen=True)
+class Launch:
+    """The result of asking for a job: its id, or the message per field."""
+
+    job_id: str | None
+    errors: dict[str, str]
+
+
+def launch(store: JobStore, trainer_name: Any, raw_params: Any, user: str) -> Launch:
+    """Validate a job request and store it as queued (nothing runs yet)."""
+    if not isinstance(trainer_name, str):
+        return Launch(None, {"": "choose a trainer"})
+    try:
+        trainer = registry.get(trainer_name)
+    except KeyError as exc:
+        return Launch(None, {"": str(exc.args[0])})
+    values, errors = validate(trainer.params, raw_params)
+    if errors:
+        return Launch(None, errors)
+    return Launch(store.create(trainer.name, values, user), {})
+
+
+def job_view(store: JobStore, job_id: str) -> dict[str, Any] | None:
+    """Everything the job panel shows, in one read-only pass."""
+    job = store.get(job_id)
+    if job is None:
+        return None
+    return {
+        "job": job,
+        "metrics": store.metrics(job_id),
+        "artifacts": store.artifacts(job_id),
+        "logs": store.logs(job_id, last=12),
+    }
+
+
+def signature(job: Job, n_metrics: int, n_artifacts: int) -> str:
+    """Changes whenever anything the panel shows changes (lets the browser skip redraws)."""
+    return f"{job.status}|{job.progress}|{n_metrics}|{n_artifacts}|{job.error}"
+
+
+def artifacts_zip(store: JobStore, job_id: str) -> bytes | None:
+    """A job's image artifacts as a zip archive (None if the job does not exist)."""
+    if store.get(job_id) is None:
+        return None
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for art in store.artifacts(job_id):
+            path = Path(art["path"])
+            if path.is_file():
+                zf.write(path, arcname=path.name)
+    return buf.getvalue()
+
+
+def is_final(status: str) -> bool:
+    """Whether a status is an end state."""
+    return status in FINAL
