@@ -43,11 +43,11 @@ def param_field(p: Param, value: Any = None) -> html.Div:
             options=[{"label": str(c), "value": c} for c in p.choices], value=current, **common
         )
     else:
+        # No min/max on the element: the browser would then send no value at all for an
+        # out-of-range number, and the user would not learn the bound; the server says it.
         control = dbc.Input(
             type="number" if p.type in (INT, FLOAT) else "text",
             value=current,
-            min=p.minimum,
-            max=p.maximum,
             step=1 if p.type == INT else "any",
             size="sm",
             **common,
@@ -58,10 +58,19 @@ def param_field(p: Param, value: Any = None) -> html.Div:
             *label,
             control,
             dbc.FormFeedback(id=Training.param_error(p.name), type="invalid"),
-            dbc.FormText(p.help, className="d-block"),
+            dbc.FormText(p.help + _bounds(p), className="d-block"),
         ],
         className="mb-2",
     )
+
+
+def _bounds(p: Param) -> str:
+    """`` (1–50)`` for a bounded number, else nothing."""
+    if p.type not in (INT, FLOAT) or (p.minimum is None and p.maximum is None):
+        return ""
+    lo = "" if p.minimum is None else f"{p.minimum:g}"
+    hi = "" if p.maximum is None else f"{p.maximum:g}"
+    return f" ({lo}–{hi})"
 
 
 def form(trainer_name: str, values: dict[str, Any] | None = None) -> list[Any]:

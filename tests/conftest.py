@@ -241,7 +241,6 @@ class PageWatch:
             lambda m: self.console_errors.append(m.text) if m.type == "error" else None,
         )
         page.on("pageerror", lambda exc: self.console_errors.append(f"uncaught: {exc}"))
-        # A navigation that turns into a download is reported as aborted: that is expected.
         page.on("download", lambda d: self.downloads.append(d.url))
         page.on(
             "requestfailed",
@@ -262,7 +261,9 @@ class PageWatch:
             f
             for f in self.failed_requests
             if not any(a in f for a in allow_status)
-            and not any(f.startswith(f"GET {url}: net::ERR_ABORTED") for url in self.downloads)
+            # The browser itself aborts requests when a page is left or a link turns into
+            # a download; that is no failure of the app (refusals and 4xx/5xx still count).
+            and not f.endswith("net::ERR_ABORTED")
         ]
         console = [c for c in self.console_errors if not any(a in c for a in allow_status)]
         return console + failed

@@ -1,0 +1,122 @@
+"""Training callbacks headlessly: launch with validation, live panel, cancel, list filters."""
+
+from __future__ import annotations
+
+import json
+
+from callbacks import training as cb
+from components.ids import Training
+from jobs.store import CANCELLED, QUEUED
+from tests.callbacks.helpers import post_callback
+
+IDS = [
+    Training.param(n)
+    for n in ("epochs", "samples", "batch_size", "learning_rate", "seed", "threads", "device")
+]
+
+
+def test_ct001_invalid_form_names_each_field_and_queues_nothing(app) -> None:
+    store = app.server.config["DASHAPP_DEPS"].job_store
+    out = cb.start(store, "shapes-cnn", IDS, [0, 2000, 64, "fast", 0, 1, "gpu!"], user="u")
+    assert out["job_id"] is None
+    assert out["field_errors"] == [
+        "must be at least 1",
+        "",
+        "",
+        "must be a number",
+        "",
+        "",
+        "must be one of auto, cpu",
+    ]
+    assert store.list_jobs() == []
+    out = cb.start(store, "no-such-trainer", IDS, [1] * 7, user="u")
+    assert out["general"] == "there is no trainer 'no-such-trainer'"
+
+
+def test_ct002_start_through_dash_queues_a_job_and_adds_its_launcher(client, app) -> None:
+    values = {
+        f"{Training.START}.n_clicks": 1,
+        f"{Training.TRAINER}.value": "shapes-cnn",
+    }
+    deps = client.get("/_dash-dependencies").get_json()
+    dep = next(d for d in deps if "training-launches.children" in d["output"])
+    body = {
+        "output": dep["output"],
+        "outputs": [
+            {
+                "id": o.split(".")[0] if not o.startswith("{") else json.loads(o.rsplit(".", 1)[0]),
+                "property": o.rsplit(".", 1)[1],
+            }
+            for o in dep["output"].strip(".").split("...")
+        ],
+        "inputs": [{"id": Training.START, "property": "n_clicks", "value": 1}],
+        "state": [
+            {"id": Training.TRAINER, "property": "value", "value": "shapes-cnn"},
+            [{"id": i, "property": "id", "value": i} for i in IDS[:2]],
+            [
+                {"id": i, "property": "value", "value": v}
+                for i, v in zip(IDS[:2], [2, 300], strict=True)
+            ],
+        ],
+        "changedPropIds": [f"{Training.START}.n_clicks"],
+    }
+    del values
+    resp = client.post(
+        "/_dash-update-component", data=json.dumps(body), content_type="application/json"
+    )
+    assert resp.status_code == 200, resp.data[:500]
+    out = resp.get_json()["response"]
+    job_id = out[Training.CURRENT]["data"]
+    job = app.server.config["DASHAPP_DEPS"].job_store.get(job_id)
+    assert job.status == QUEUED
+    assert job.params["epochs"] == 2
+    assert job.params["samples"] == 300
+    assert job.params["batch_size"] == 64  # default for a field the form did not send
+    patch = json.dumps(out[Training.LAUNCHES]["children"])
+    assert job_id in patch
+    assert "training-launch-done" in patch
+
+
+def test_ct003_panel_redraws_only_on_change_and_cancel(app) -> None:
+    store = app.server.config["DASHAPP_DEPS"].job_store
+    job_id = store.create("shapes-cnn", {"epochs": 1}, user="u")
+    body, sig = cb.panel(store, job_id, None)
+    text = json.dumps(body.to_plotly_json(), default=str)
+    assert "queued" in text
+    assert "waiting for a free slot" in text
+    assert cb.panel(store, job_id, sig) == (cb.no_update, cb.no_update)
+    store.update(job_id, progress={"step": 1, "total": 4, "percent": 25.0})
+    body, sig2 = cb.panel(store, job_id, sig)
+    assert sig2 != sig
+    assert store.request_cancel(job_id)
+    assert store.get(job_id).status == CANCELLED
+    body, _ = cb.panel(store, "f" * 32, None)
+    assert "There is no job" in json.dumps(body.to_plotly_json())
+
+
+def test_ct004_jobs_list_filters(client, app) -> None:
+    store = app.server.config["DASHAPP_DEPS"].job_store
+    a = store.create("shapes-cnn", {}, user="u")
+    b = store.create("shapes-cnn", {}, user="u")
+    store.request_cancel(b)
+    status, body = post_callback(
+        client,
+        "/",
+        f"{Training.JOBS}.children",
+        {
+            f"{Training.LIST_TICK}.n_intervals": 1,
+            f"{Training.STATUS_FILTER}.value": CANCELLED,
+            f"{Training.TRAINER_FILTER}.value": "all",
+        },
+    )
+    assert status == 200
+    text = json.dumps(body["response"])
+    assert b[:8] in text
+    assert a[:8] not in text
+
+
+def test_ct005_artifact_and_download_routes_refuse_what_is_not_there(client) -> None:
+    assert client.get("/jobs/nope/artifacts/1").status_code == 404
+    assert client.get("/jobs/nope/artifacts.zip").status_code == 404
+    assert client.get("/jobs/nope/model.pt").status_code == 404
+    assert client.get("/jobs/..%2F..%2Fetc/model.pt").status_code == 404
