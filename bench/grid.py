@@ -160,8 +160,10 @@ def rss_kb(pid: int) -> int:
     return 0
 
 
-def start_server(url: str, port: int, workers: int = 1) -> tuple[subprocess.Popen[bytes], str]:
-    """The app under gunicorn on loopback."""
+def start_server(
+    url: str, port: int, workers: int = 1, **extra: str
+) -> tuple[subprocess.Popen[bytes], str]:
+    """The app under gunicorn on loopback (``url`` empty: the demo database)."""
     data = tempfile.mkdtemp()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("DASHAPP_")},
@@ -171,6 +173,7 @@ def start_server(url: str, port: int, workers: int = 1) -> tuple[subprocess.Pope
         "DASHAPP_WORKERS": str(workers),
         "DASHAPP_LOG_LEVEL": "warning",
         "DASHAPP_STATEMENT_TIMEOUT_S": "120",
+        **extra,
     }
     proc = subprocess.Popen(
         [sys.executable, "-m", "dashapp.cli", "run"],

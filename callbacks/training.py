@@ -14,7 +14,7 @@ from components import training as view
 from components.ids import Training
 from dashapp.deps import Deps
 from jobs import registry
-from jobs.service import job_view, launch, signature
+from jobs.service import body_revision, header_signature, job_view, launch
 from jobs.store import JobStore
 
 LOST_CHECK_EVERY_S = 5.0
@@ -35,23 +35,48 @@ def start(
     return {"job_id": result.job_id, "field_errors": field_errors, "general": general}
 
 
-def panel(store: JobStore, job_id: Any, previous: Any) -> tuple[Any, Any]:
-    """The job panel, or no_update when nothing changed since the last poll."""
+def form_for(store: JobStore, name: Any, run_again: Any) -> tuple[Any, Any]:
+    """The form of a trainer, pre-filled from an earlier job of it when asked ("run again")."""
+    try:
+        trainer = registry.get(name)
+    except KeyError:
+        raise PreventUpdate from None
+    earlier = store.get(run_again) if isinstance(run_again, str) and run_again else None
+    values = earlier.params if earlier is not None and earlier.trainer == trainer.name else None
+    return view.form(trainer.name, values), trainer.description
+
+
+def poll(store: JobStore, job_id: Any, prev_sig: Any, prev_rev: Any) -> tuple[Any, Any, Any]:
+    """One poll: the header when it changed, and a new revision when the body must redraw.
+
+    Reads a single row; the heavier metrics/artifacts/log reads happen only on a new revision.
+    """
     if not isinstance(job_id, str) or not job_id:
-        return view.html.P(
+        hint = view.html.P(
             "Start a job, or pick one in the list, to follow it here.",
             className="small text-body-secondary mb-0",
-        ), None
+        )
+        return (hint, "none", None) if prev_sig != "none" else (no_update, no_update, no_update)
     maybe_mark_lost(store)
-    data = job_view(store, job_id)
-    if data is None:
-        return view.html.P(f"There is no job {job_id[:40]!r}.", className="text-danger mb-0"), None
-    sig = signature(
-        data["job"], sum(len(v) for v in data["metrics"].values()), len(data["artifacts"])
+    job = store.get(job_id)
+    if job is None:
+        return (
+            view.html.P(f"There is no job {job_id[:40]!r}.", className="text-danger mb-0"),
+            None,
+            None,
+        )
+    sig, rev = header_signature(job), body_revision(job)
+    return (
+        no_update if sig == prev_sig else view.job_header(job),
+        no_update if sig == prev_sig else sig,
+        no_update if rev == prev_rev else rev,
     )
-    if sig == previous:
-        return no_update, no_update
-    return view.job_panel(data), sig
+
+
+def body(store: JobStore, job_id: Any) -> Any:
+    """The job's chart, gallery, log and parameters."""
+    data = job_view(store, job_id) if isinstance(job_id, str) and job_id else None
+    return None if data is None else view.job_body(data)
 
 
 def maybe_mark_lost(store: JobStore) -> None:
@@ -75,13 +100,10 @@ def register(app: Dash, deps: Deps) -> None:
         Output(Training.FORM, "children"),
         Output(Training.DESCRIPTION, "children"),
         Input(Training.TRAINER, "value"),
+        State(Training.RUN_AGAIN, "data"),
     )
-    def _form(name: Any) -> tuple[Any, ...]:
-        try:
-            trainer = registry.get(name)
-        except KeyError:
-            raise PreventUpdate from None
-        return view.form(trainer.name), trainer.description
+    def _form(name: Any, run_again: Any) -> tuple[Any, ...]:
+        return form_for(deps.job_store, name, run_again)
 
     @app.callback(
         Output(Training.LAUNCHES, "children"),
@@ -133,14 +155,24 @@ def register(app: Dash, deps: Deps) -> None:
             store.engine.dispose()
 
     @app.callback(
-        Output(Training.PANEL, "children"),
+        Output(Training.HEADER, "children"),
         Output(Training.SIGNATURE, "data"),
+        Output(Training.REVISION, "data"),
         Input(Training.TICK, "n_intervals"),
         Input(Training.CURRENT, "data"),
         State(Training.SIGNATURE, "data"),
+        State(Training.REVISION, "data"),
     )
-    def _panel(_: Any, job_id: Any, previous: Any) -> tuple[Any, ...]:
-        return panel(deps.job_store, job_id, previous)
+    def _poll(_: Any, job_id: Any, prev_sig: Any, prev_rev: Any) -> tuple[Any, ...]:
+        return poll(deps.job_store, job_id, prev_sig, prev_rev)
+
+    @app.callback(
+        Output(Training.BODY, "children"),
+        Input(Training.REVISION, "data"),
+        State(Training.CURRENT, "data"),
+    )
+    def _body(_: Any, job_id: Any) -> Any:
+        return body(deps.job_store, job_id)
 
     @app.callback(
         Output(Training.CANCEL_NOTE, "children"),

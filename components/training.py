@@ -151,9 +151,8 @@ def _duration(seconds: float | None) -> str:
     return f"{s // 60}m {s % 60:02d}s" if s >= 60 else f"{s}s"
 
 
-def job_panel(view: dict[str, Any]) -> html.Div:
-    """Status, progress, metrics, newest artifacts, log and actions of one job."""
-    job: Job = view["job"]
+def job_header(job: Job) -> html.Div:
+    """Status, progress and actions of one job: the part that changes on every poll."""
     prog = job.progress or {}
     percent = float(prog.get("percent") or (100 if job.status == SUCCEEDED else 0))
     detail = []
@@ -165,21 +164,6 @@ def job_panel(view: dict[str, Any]) -> html.Div:
         if job.status == RUNNING:
             detail.append(f"ETA {_duration(prog.get('eta_s'))}")
     base = f"/jobs/{job.id}"
-    newest = list(reversed(view["artifacts"]))[:4]
-    gallery = [
-        html.A(
-            html.Img(
-                src=get_relative_path(f"{base}/artifacts/{a['id']}"),
-                alt=a["name"],
-                className="img-fluid rounded border",
-            ),
-            href=get_relative_path(f"{base}/artifacts/{a['id']}"),
-            target="_blank",
-            title=f"{a['name']} (open full size)",
-            className="artifact",
-        )
-        for a in newest
-    ]
     actions: list[Any] = []
     if not job.done:
         actions.append(
@@ -191,7 +175,7 @@ def job_panel(view: dict[str, Any]) -> html.Div:
                 size="sm",
             )
         )
-    if view["artifacts"]:
+    if job.revision:
         actions.append(
             dbc.Button(
                 [icon("file-zip", class_name="me-1"), "Artifacts (.zip)"],
@@ -213,30 +197,28 @@ def job_panel(view: dict[str, Any]) -> html.Div:
                 size="sm",
             )
         )
-    error = []
-    if job.error:
-        error = [
-            dbc.Alert(job.error, color="danger", className="py-2 small mb-2"),
-            html.Details(
-                [
-                    html.Summary("Traceback", className="small"),
-                    html.Pre(job.traceback, className="small"),
-                ]
+    if job.done:
+        actions.append(
+            dbc.Button(
+                [icon("arrow-repeat", class_name="me-1"), "Run again"],
+                href=get_relative_path(f"/training?run_again={job.id}"),
+                color="primary",
+                outline=True,
+                size="sm",
             )
-            if job.traceback
-            else None,
-        ]
-    params = html.Table(
-        html.Tbody(
-            [
-                html.Tr(
-                    [html.Th(k, className="fw-normal text-body-secondary pe-3"), html.Td(str(v))]
+        )
+    error: list[Any] = []
+    if job.error:
+        error.append(dbc.Alert(job.error, color="danger", className="py-2 small mb-2"))
+        if job.traceback:
+            error.append(
+                html.Details(
+                    [
+                        html.Summary("Traceback", className="small"),
+                        html.Pre(job.traceback, className="small"),
+                    ]
                 )
-                for k, v in job.params.items()
-            ]
-        ),
-        className="small",
-    )
+            )
     return html.Div(
         [
             html.Div(
@@ -262,9 +244,45 @@ def job_panel(view: dict[str, Any]) -> html.Div:
                 " · ".join(detail) or ("waiting for a free slot" if job.status == QUEUED else ""),
                 className="small text-body-secondary mb-2",
             ),
-            *[e for e in error if e is not None],
-            html.Div(actions, className="d-flex gap-2 mb-3 flex-wrap"),
+            *error,
+            html.Div(actions, className="d-flex gap-2 mb-2 flex-wrap"),
             html.Div(id=Training.CANCEL_NOTE, className="small"),
+        ]
+    )
+
+
+def job_body(view: dict[str, Any]) -> html.Div:
+    """Metrics chart, newest artifacts, log and parameters: redrawn only when they change."""
+    job: Job = view["job"]
+    base = f"/jobs/{job.id}"
+    newest = list(reversed(view["artifacts"]))[:4]
+    gallery = [
+        html.A(
+            html.Img(
+                src=get_relative_path(f"{base}/artifacts/{a['id']}"),
+                alt=a["name"],
+                className="img-fluid rounded border",
+            ),
+            href=get_relative_path(f"{base}/artifacts/{a['id']}"),
+            target="_blank",
+            title=f"{a['name']} (open full size)",
+            className="artifact",
+        )
+        for a in newest
+    ]
+    params = html.Table(
+        html.Tbody(
+            [
+                html.Tr(
+                    [html.Th(k, className="fw-normal text-body-secondary pe-3"), html.Td(str(v))]
+                )
+                for k, v in job.params.items()
+            ]
+        ),
+        className="small",
+    )
+    return html.Div(
+        [
             dbc.Row(
                 [
                     dbc.Col(
@@ -294,6 +312,11 @@ def job_panel(view: dict[str, Any]) -> html.Div:
     )
 
 
+def job_panel(view: dict[str, Any]) -> html.Div:
+    """Header and body together (used where both are drawn at once)."""
+    return html.Div([job_header(view["job"]), job_body(view)])
+
+
 def job_container(job_id: str | None) -> list[Any]:
     """The live panel's frame: which job, a poll timer and where the panel is drawn."""
     return [
@@ -301,8 +324,9 @@ def job_container(job_id: str | None) -> list[Any]:
         dcc.Graph(figure=go.Figure(), style={"display": "none"}, config={"displayModeBar": False}),
         dcc.Store(id=Training.CURRENT, data=job_id),
         dcc.Store(id=Training.SIGNATURE),
+        dcc.Store(id=Training.REVISION),
         dcc.Interval(id=Training.TICK, interval=700),
-        html.Div(id=Training.PANEL),
+        html.Div([html.Div(id=Training.HEADER), html.Div(id=Training.BODY)], id=Training.PANEL),
     ]
 
 
@@ -310,6 +334,7 @@ def layout(**query: str) -> html.Div:
     """Build the Training page; ``?trainer=…&run_again=<job id>`` pre-fill the form."""
     names = registry.trainers()
     first = query.get("trainer") if query.get("trainer") in names else next(iter(names))
+    run_again = (query.get("run_again") or "")[:64]
     new_job = dbc.Card(
         dbc.CardBody(
             [
@@ -333,6 +358,7 @@ def layout(**query: str) -> html.Div:
                     className="w-100",
                 ),
                 html.Div(id=Training.LAUNCHES, className="d-none"),
+                dcc.Store(id=Training.RUN_AGAIN, data=run_again),
             ]
         ),
         className="shadow-sm",

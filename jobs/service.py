@@ -48,9 +48,16 @@ def job_view(store: JobStore, job_id: str) -> dict[str, Any] | None:
     }
 
 
-def signature(job: Job, n_metrics: int, n_artifacts: int) -> str:
-    """Changes whenever anything the panel shows changes (lets the browser skip redraws)."""
-    return f"{job.status}|{job.progress}|{n_metrics}|{n_artifacts}|{job.error}"
+def header_signature(job: Job) -> str:
+    """Changes whenever the job's header (status, progress, actions) would look different."""
+    return (
+        f"{job.id}|{job.status}|{job.progress}|{job.error}|{job.weights_path}|{bool(job.revision)}"
+    )
+
+
+def body_revision(job: Job) -> str:
+    """Changes whenever the job's metrics, log, artifacts or status change."""
+    return f"{job.id}|{job.revision}|{job.status}"
 
 
 def artifacts_zip(store: JobStore, job_id: str) -> bytes | None:

@@ -58,6 +58,9 @@ jobs = Table(
     Column("traceback", Text),
     Column("cancel_requested", Boolean, nullable=False, default=False),
     Column("weights_path", Text),
+    # Bumped with every metric, log line and artifact: a poll reads one row to know
+    # whether anything beyond the progress changed.
+    Column("revision", Integer, nullable=False, default=0),
     Index("ix_jobs_created_at", "created_at"),
 )
 job_metrics = Table(
@@ -114,6 +117,7 @@ class Job:
     traceback: str | None
     cancel_requested: bool
     weights_path: str | None
+    revision: int
 
     @property
     def done(self) -> bool:
@@ -158,6 +162,7 @@ class JobStore:
                     status=QUEUED,
                     created_at=now(),
                     cancel_requested=False,
+                    revision=0,
                 )
             )
         return job_id
@@ -235,12 +240,18 @@ class JobStore:
         job = self.get(job_id)
         return bool(queued.rowcount) or (job is not None and job.status == RUNNING)
 
+    @staticmethod
+    def _bump(conn: Any, job_id: str) -> None:
+        """Note that a job's metrics, log or artifacts changed."""
+        conn.execute(update(jobs).where(jobs.c.id == job_id).values(revision=jobs.c.revision + 1))
+
     def add_metric(self, job_id: str, step: int, name: str, value: float) -> None:
         """Record one metric value."""
         with self.engine.begin() as conn:
             conn.execute(
                 insert(job_metrics).values(job_id=job_id, step=step, name=name, value=value)
             )
+            self._bump(conn, job_id)
 
     def metrics(self, job_id: str) -> dict[str, list[tuple[int, float]]]:
         """Every metric of a job as ``name -> [(step, value), ...]``."""
@@ -259,6 +270,7 @@ class JobStore:
         """Append a log line (long lines are cut)."""
         with self.engine.begin() as conn:
             conn.execute(insert(job_logs).values(job_id=job_id, at=now(), line=line[:2000]))
+            self._bump(conn, job_id)
 
     def logs(self, job_id: str, last: int = 50) -> list[str]:
         """The last ``last`` log lines, oldest first."""
@@ -279,6 +291,7 @@ class JobStore:
                     job_id=job_id, name=name, path=path, step=step, at=now()
                 )
             )
+            self._bump(conn, job_id)
 
     def artifacts(self, job_id: str) -> list[dict[str, Any]]:
         """A job's artifacts, oldest first."""

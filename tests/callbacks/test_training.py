@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import plotly
+
 from callbacks import training as cb
 from components.ids import Training
 from jobs.store import CANCELLED, QUEUED
@@ -77,21 +79,37 @@ def test_ct002_start_through_dash_queues_a_job_and_adds_its_launcher(client, app
     assert "training-launch-done" in patch
 
 
-def test_ct003_panel_redraws_only_on_change_and_cancel(app) -> None:
+def test_ct003_poll_redraws_only_what_changed(app) -> None:
     store = app.server.config["DASHAPP_DEPS"].job_store
     job_id = store.create("shapes-cnn", {"epochs": 1}, user="u")
-    body, sig = cb.panel(store, job_id, None)
-    text = json.dumps(body.to_plotly_json(), default=str)
+    header, sig, rev = cb.poll(store, job_id, None, None)
+    text = json.dumps(header.to_plotly_json(), default=str)
     assert "queued" in text
     assert "waiting for a free slot" in text
-    assert cb.panel(store, job_id, sig) == (cb.no_update, cb.no_update)
+    assert cb.poll(store, job_id, sig, rev) == (cb.no_update, cb.no_update, cb.no_update)
     store.update(job_id, progress={"step": 1, "total": 4, "percent": 25.0})
-    body, sig2 = cb.panel(store, job_id, sig)
+    header, sig2, rev2 = cb.poll(store, job_id, sig, rev)
     assert sig2 != sig
+    assert rev2 is cb.no_update  # progress alone does not redraw the chart and gallery
+    store.add_metric(job_id, 1, "loss", 0.5)
+    assert cb.poll(store, job_id, sig2, rev)[2] not in (cb.no_update, rev)
+    body = json.dumps(cb.body(store, job_id), cls=plotly.utils.PlotlyJSONEncoder)
+    assert '"loss"' in body
     assert store.request_cancel(job_id)
     assert store.get(job_id).status == CANCELLED
-    body, _ = cb.panel(store, "f" * 32, None)
-    assert "There is no job" in json.dumps(body.to_plotly_json())
+    header, _, _ = cb.poll(store, "f" * 32, None, None)
+    assert "There is no job" in json.dumps(header.to_plotly_json())
+
+
+def test_ct006_run_again_prefills_the_form(app) -> None:
+    store = app.server.config["DASHAPP_DEPS"].job_store
+    earlier = store.create("shapes-cnn", {"epochs": 7, "samples": 500}, user="u")
+    fields, _ = cb.form_for(store, "shapes-cnn", earlier)
+    text = json.dumps(fields, cls=plotly.utils.PlotlyJSONEncoder)
+    assert '"value": 7' in text
+    assert '"value": 500' in text
+    fields, _ = cb.form_for(store, "shapes-cnn", "not-a-job")
+    assert '"value": 3' in json.dumps(fields, cls=plotly.utils.PlotlyJSONEncoder)
 
 
 def test_ct004_jobs_list_filters(client, app) -> None:

@@ -1,0 +1,166 @@
+"""Training page figures (issue 4), each against a baseline measured in the same run.
+
+    .venv/bin/python bench/training.py
+
+Prints:
+  1. time from the Start click to the first progress shown, in headless Chromium
+     (baseline: a plain callback round trip on the same page, the jobs-list filter);
+  2. server time of one progress poll while 2 jobs run
+     (baseline: the same poll with no job running).
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from grid import start_server  # noqa: E402
+
+from components.ids import Training  # noqa: E402
+from tests.callbacks.helpers import build_payload  # noqa: E402
+
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def p50(xs: list[float]) -> float:
+    """Median."""
+    return statistics.median(xs)
+
+
+def click_to_progress(repeat: int) -> None:
+    """Figure 1."""
+    from playwright.sync_api import sync_playwright
+
+    proc, base = start_server("", 8793, workers=2, DASHAPP_DEMO_ROWS="5000")
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+            page = browser.new_page()
+            page.goto(base + "/training")
+            page.wait_for_selector(f"#{Training.START}")
+            dom = json.dumps(Training.param("epochs"), sort_keys=True, separators=(",", ":"))
+            page.locator(f"[id='{dom}']").fill("1")
+            starts, filters = [], []
+            for i in range(repeat):
+                # Baseline: a plain server callback (the status filter redraws the list).
+                t0 = time.perf_counter()
+                with page.expect_response(lambda r: "_dash-update-component" in r.url):
+                    page.select_option(
+                        f"#{Training.STATUS_FILTER}", label="cancelled" if i % 2 else "succeeded"
+                    )
+                filters.append((time.perf_counter() - t0) * 1000)
+                before = page.evaluate(
+                    "id => document.querySelector(`#${id} .font-monospace`)?.textContent || ''",
+                    Training.PANEL,
+                )
+                t0 = time.perf_counter()
+                page.click(f"#{Training.START}")
+                # A header for a different job than before, with its bar past zero.
+                page.wait_for_function(
+                    "([id, before]) => { const t = document.querySelector(`#${id} .font-monospace`);"
+                    " const b = document.querySelector(`#${id} .progress-bar`);"
+                    " return t && b && t.textContent !== before && parseFloat(b.getAttribute('aria-valuenow')) > 0; }",
+                    arg=[Training.PANEL, before],
+                    timeout=30_000,
+                )
+                starts.append((time.perf_counter() - t0) * 1000)
+                page.wait_for_function(
+                    "id => document.querySelector(`#${id} .badge`)?.textContent === 'succeeded'",
+                    arg=Training.PANEL,
+                    timeout=120_000,
+                )
+            browser.close()
+        print("1. Start click -> first progress shown, headless Chromium (p50)")
+        print(f"   plain callback round trip (baseline) {p50(filters):7.0f} ms")
+        print(
+            f"   start -> progress visible            {p50(starts):7.0f} ms  ratio {p50(starts) / p50(filters):.1f}  (target < 2000 ms)"
+        )
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(60)
+        except Exception:
+            proc.kill()
+
+
+def poll_time(repeat: int) -> None:
+    """Figure 2: the panel poll, in-process, idle and with two jobs running."""
+    from dashapp import create_app
+    from dashapp.settings import Settings
+    from jobs.runner import start_process
+
+    data = Path(tempfile.mkdtemp())
+    settings = Settings(data_dir=data, demo_rows=5_000)
+    app = create_app(settings)
+    client = app.server.test_client()
+    store = app.server.config["DASHAPP_DEPS"].job_store
+    deps = client.get("/_dash-dependencies").get_json()
+    watched = store.create("shapes-cnn", {"epochs": 1, "samples": 200}, user="bench")
+    start_process(settings.state_url, data, watched).wait(120)
+
+    def poll(job_id: str) -> float:
+        body = build_payload(
+            deps,
+            f"{Training.HEADER}.children",
+            {
+                f"{Training.TICK}.n_intervals": 1,
+                f"{Training.CURRENT}.data": job_id,
+                # No previous signature: the header is redrawn, as when progress moved.
+                f"{Training.SIGNATURE}.data": None,
+                f"{Training.REVISION}.data": None,
+            },
+        )
+        t0 = time.perf_counter()
+        resp = client.post(
+            "/_dash-update-component", data=json.dumps(body), content_type="application/json"
+        )
+        dt = (time.perf_counter() - t0) * 1000
+        assert resp.status_code == 200
+        return dt
+
+    idle = [poll(watched) for _ in range(repeat)]
+    running: list[Any] = []
+    for _ in range(2):
+        job = store.create(
+            "shapes-cnn", {"epochs": 50, "samples": 3000, "threads": 1}, user="bench"
+        )
+        running.append((job, start_process(settings.state_url, data, job)))
+    deadline = time.monotonic() + 60
+    while store.counts(("running",)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(2)
+    busy_other = [poll(watched) for _ in range(repeat)]
+    busy_live = [poll(running[0][0]) for _ in range(repeat)]
+    for job, proc in running:
+        store.request_cancel(job)
+        proc.wait(30)
+    print("2. server time of one progress poll (header redrawn, in-process, p50)")
+    print(f"   no job running (baseline)        {p50(idle):6.1f} ms")
+    print(
+        f"   2 jobs running, finished job     {p50(busy_other):6.1f} ms  ratio {p50(busy_other) / p50(idle):.2f}"
+    )
+    print(
+        f"   2 jobs running, a running job    {p50(busy_live):6.1f} ms  ratio {p50(busy_live) / p50(idle):.2f}  (target < 10 ms)"
+    )
+
+
+if __name__ == "__main__":
+    poll_time(40)
+    click_to_progress(5)
