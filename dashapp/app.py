@@ -15,9 +15,11 @@ from callbacks import training as training_callbacks
 from components import shell
 from components.pages import ALL_PAGES, NOT_FOUND, import_page_modules
 from dashapp import server
+from dashapp.db import make_engine
 from dashapp.demo_data import DemoSizes, ensure_sqlite
 from dashapp.deps import Deps
 from dashapp.settings import Settings
+from jobs.store import JobStore
 
 log = logging.getLogger(__name__)
 ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
@@ -28,6 +30,12 @@ def prepare_data(settings: Settings) -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     if settings.uses_demo_db and settings.demo_autocreate:
         ensure_sqlite(settings.demo_db_path, DemoSizes(events=settings.demo_rows))
+    # The state tables, once, before workers start (they would race to create them).
+    engine = make_engine(settings.state_url)
+    try:
+        JobStore(engine)
+    finally:
+        engine.dispose()
 
 
 def create_app(settings: Settings | None = None) -> Dash:

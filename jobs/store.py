@@ -28,6 +28,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.exc import OperationalError
 
 QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED = (
     "queued",
@@ -147,7 +148,13 @@ class JobStore:
                 dbapi_conn.execute("PRAGMA journal_mode=WAL")
                 dbapi_conn.execute("PRAGMA synchronous=NORMAL")
 
-        metadata.create_all(engine)
+        try:
+            metadata.create_all(engine)
+        except OperationalError as exc:
+            # Another process created the tables between our check and our CREATE.
+            if "already exists" not in str(exc):
+                raise
+            metadata.create_all(engine)
 
     def create(self, trainer: str, params: dict[str, Any], user: str) -> str:
         """Store a new queued job and return its id."""
