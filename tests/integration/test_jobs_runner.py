@@ -111,3 +111,61 @@ def test_jr005_queued_job_cancels_at_once(store: JobStore) -> None:
     assert store.request_cancel(job_id) is True
     assert store.get(job_id).status == CANCELLED
     assert store.request_cancel(job_id) is False
+
+
+def test_jr006_a_trainer_that_raises_ends_failed_with_its_error(
+    store: JobStore, tmp_path: Path
+) -> None:
+    from jobs import registry
+    from jobs.params import Param
+    from jobs.runner import run_job
+
+    def broken(rep, p) -> None:
+        rep.progress(1, 2)
+        raise RuntimeError("loss became NaN at step 1")
+
+    registry.register(
+        registry.Trainer("broken-test", "Broken", "Raises.", (Param("x", "int", 1, "x"),), broken)
+    )
+    job_id = store.create("broken-test", {}, user="f")
+    assert run_job(store, tmp_path, job_id) == FAILED
+    job = store.get(job_id)
+    assert job.error == "RuntimeError: loss became NaN at step 1"
+    assert "Traceback" in job.traceback
+    assert "raise RuntimeError" in job.traceback
+
+
+def test_jr007_jobs_beyond_the_limit_wait_queued_and_start_in_order(
+    store: JobStore, tmp_path: Path
+) -> None:
+    import threading
+
+    from jobs.runner import wait_and_run
+
+    ids = [store.create("shapes-cnn", {"epochs": 1, "samples": 300}, user="g") for _ in range(3)]
+    results: dict[str, str] = {}
+    threads = [
+        threading.Thread(
+            target=lambda j=j: results.__setitem__(
+                j, wait_and_run(store, tmp_path, j, 1, poll_s=0.05)
+            )
+        )
+        for j in reversed(ids)  # launched newest first: order must still follow creation
+    ]
+    for t in threads:
+        t.start()
+    seen_running: list[str] = []
+    deadline = time.monotonic() + 180
+    while len(results) < 3 and time.monotonic() < deadline:
+        running = [j.id for j in store.list_jobs(status=RUNNING)]
+        assert len(running) <= 1  # the limit holds
+        for j in running:
+            if j not in seen_running:
+                seen_running.append(j)
+        time.sleep(0.02)
+    for t in threads:
+        t.join(30)
+    assert results == dict.fromkeys(ids, SUCCEEDED)
+    assert seen_running == ids  # started in the order they were created
+    starts = [store.get(j).started_at for j in ids]
+    assert starts == sorted(starts)
