@@ -14,7 +14,7 @@ from components import training as view
 from components.ids import Training
 from dashapp.deps import Deps
 from jobs import registry
-from jobs.service import body_revision, header_signature, job_view, launch
+from jobs.service import body_revision, compare, header_signature, job_view, launch
 from jobs.store import JobStore
 
 LOST_CHECK_EVERY_S = 5.0
@@ -187,7 +187,15 @@ def register(app: Dash, deps: Deps) -> None:
         return "Stopping…" if ok else "This job has already ended."
 
     @app.callback(
+        Output(Training.COMPARE_BODY, "children"),
+        Input(Training.COMPARE, "value"),
+    )
+    def _compare(job_ids: Any) -> Any:
+        return view.comparison(compare(deps.job_store, job_ids))
+
+    @app.callback(
         Output(Training.JOBS, "children"),
+        Output(Training.COMPARE, "options"),
         Input(Training.LIST_TICK, "n_intervals"),
         Input(Training.STATUS_FILTER, "value"),
         Input(Training.TRAINER_FILTER, "value"),
@@ -198,4 +206,4 @@ def register(app: Dash, deps: Deps) -> None:
             trainer=None if trainer in (None, "", view.ALL_VALUE) else trainer,
             limit=50,
         )
-        return view.jobs_table(jobs)
+        return view.jobs_table(jobs), view.compare_options(jobs)

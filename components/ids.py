@@ -61,6 +61,8 @@ class Training:
     BODY = "training-body"
     REVISION = "training-revision"
     RUN_AGAIN = "training-run-again"
+    COMPARE = "training-compare"
+    COMPARE_BODY = "training-compare-body"
     TICK = "training-tick"
     SIGNATURE = "training-signature"
     CANCEL = "training-cancel"

@@ -398,16 +398,84 @@ def layout(**query: str) -> html.Div:
         ),
         className="shadow-sm mb-3",
     )
-    current = dbc.Card(dbc.CardBody(job_container(None)), className="shadow-sm")
+    current = dbc.Card(dbc.CardBody(job_container(None)), className="shadow-sm mb-3")
+    compare = dbc.Card(
+        dbc.CardBody(
+            [
+                html.H2("Compare jobs", className="h6"),
+                dcc.Dropdown(
+                    id=Training.COMPARE,
+                    multi=True,
+                    placeholder="Pick two or more jobs of one trainer…",
+                ),
+                html.Div(id=Training.COMPARE_BODY, className="mt-3"),
+            ]
+        ),
+        className="shadow-sm",
+    )
     return html.Div(
         [
             page_header("Training", "cpu", "Start PyTorch training jobs and watch them live."),
             dbc.Row(
                 [
                     dbc.Col(new_job, xs=12, lg=4, className="mb-3"),
-                    dbc.Col([jobs, current], xs=12, lg=8),
+                    dbc.Col([jobs, current, compare], xs=12, lg=8),
                 ],
                 className="g-3",
             ),
         ]
     )
+
+
+def comparison(result: Any) -> Any:
+    """Parameters side by side (differences highlighted) and every metric overlaid."""
+    if result.error:
+        return html.P(result.error, className="small text-body-secondary mb-0")
+    head = html.Thead(
+        html.Tr(
+            [html.Th("Parameter")]
+            + [html.Th(j.id[:8], className="font-monospace") for j in result.jobs]
+        )
+    )
+    rows = [
+        html.Tr(
+            [html.Td(name)] + [html.Td(str(v)) for v in values],
+            className="table-warning" if differs else "",
+        )
+        for name, values, differs in result.params
+    ]
+    fig = go.Figure()
+    for job in result.jobs:
+        for name, points in sorted(result.metrics[job.id].items()):
+            fig.add_scatter(
+                x=[s for s, _ in points],
+                y=[v for _, v in points],
+                name=f"{job.id[:8]} {name}",
+                mode="lines",
+            )
+    fig.update_layout(
+        margin={"l": 8, "r": 8, "t": 8, "b": 8},
+        height=300,
+        paper_bgcolor="rgba(0,0,0,0)",
+        plot_bgcolor="rgba(0,0,0,0)",
+        font={"color": "#8a8f98", "size": 11},
+        xaxis_title="step",
+    )
+    return html.Div(
+        [
+            dbc.Table([head, html.Tbody(rows)], size="sm", className="small", responsive=True),
+            dcc.Graph(figure=fig, config={"displaylogo": False}),
+        ]
+    )
+
+
+def compare_options(jobs: list[Job]) -> list[dict[str, str]]:
+    """Dropdown entries for jobs that have something to compare."""
+    return [
+        {
+            "label": f"{j.id[:8]} · {j.trainer} · {j.status} · {j.created_at:%m-%d %H:%M}",
+            "value": j.id,
+        }
+        for j in jobs
+        if j.status != QUEUED
+    ]

@@ -76,3 +76,31 @@ def artifacts_zip(store: JobStore, job_id: str) -> bytes | None:
 def is_final(status: str) -> bool:
     """Whether a status is an end state."""
     return status in FINAL
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Jobs of one trainer side by side: parameters (with differences) and their metrics."""
+
+    jobs: list[Job]
+    params: list[tuple[str, list[Any], bool]]
+    metrics: dict[str, dict[str, list[tuple[int, float]]]]
+    error: str | None = None
+
+
+def compare(store: JobStore, job_ids: Any) -> Comparison:
+    """Compare two or more jobs of the same trainer."""
+    if not isinstance(job_ids, list) or len(job_ids) < 2:
+        return Comparison([], [], {}, "Pick two or more jobs to compare.")
+    found = [store.get(j) for j in job_ids[:8] if isinstance(j, str)]
+    jobs = [j for j in found if j is not None]
+    if len(jobs) < 2:
+        return Comparison([], [], {}, "Pick two or more jobs to compare.")
+    if len({j.trainer for j in jobs}) > 1:
+        return Comparison(jobs, [], {}, "Only jobs of the same trainer can be compared.")
+    names = sorted({k for j in jobs for k in j.params})
+    params = []
+    for name in names:
+        values = [j.params.get(name) for j in jobs]
+        params.append((name, values, len({repr(v) for v in values}) > 1))
+    return Comparison(jobs, params, {j.id: store.metrics(j.id) for j in jobs})

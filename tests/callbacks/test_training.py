@@ -138,3 +138,24 @@ def test_ct005_artifact_and_download_routes_refuse_what_is_not_there(client) -> 
     assert client.get("/jobs/nope/artifacts.zip").status_code == 404
     assert client.get("/jobs/nope/model.pt").status_code == 404
     assert client.get("/jobs/..%2F..%2Fetc/model.pt").status_code == 404
+
+
+def test_ct007_compare_highlights_differences_and_overlays_metrics(app) -> None:
+    from components import training as view
+    from jobs.service import compare
+
+    store = app.server.config["DASHAPP_DEPS"].job_store
+    a = store.create("shapes-cnn", {"epochs": 2, "seed": 1}, user="u")
+    b = store.create("shapes-cnn", {"epochs": 3, "seed": 1}, user="u")
+    store.add_metric(a, 1, "loss", 0.9)
+    store.add_metric(b, 1, "loss", 0.7)
+    result = compare(store, [a, b])
+    assert result.error is None
+    assert ("epochs", [2, 3], True) in result.params
+    assert ("seed", [1, 1], False) in result.params
+    rendered = json.dumps(view.comparison(result), cls=plotly.utils.PlotlyJSONEncoder)
+    assert "table-warning" in rendered
+    assert f"{a[:8]} loss" in rendered
+    assert f"{b[:8]} loss" in rendered
+    assert compare(store, [a]).error == "Pick two or more jobs to compare."
+    assert compare(store, "junk").error == "Pick two or more jobs to compare."
