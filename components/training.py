@@ -370,22 +370,24 @@ def layout(**query: str) -> html.Div:
                     [
                         dbc.Col(html.H2("Jobs", className="h6 mb-0"), width="auto"),
                         dbc.Col(
-                            dbc.Select(
+                            dcc.Dropdown(
                                 id=Training.STATUS_FILTER,
-                                options=[{"label": "All statuses", "value": ""}]
+                                options=[{"label": "All statuses", "value": ALL_VALUE}]
                                 + [{"label": s, "value": s} for s in STATUS_COLOR],
-                                value="",
-                                size="sm",
+                                value=ALL_VALUE,
+                                clearable=False,
+                                style={"minWidth": "10rem"},
                             ),
                             width="auto",
                         ),
                         dbc.Col(
-                            dbc.Select(
+                            dcc.Dropdown(
                                 id=Training.TRAINER_FILTER,
-                                options=[{"label": "All trainers", "value": ""}]
+                                options=[{"label": "All trainers", "value": ALL_VALUE}]
                                 + [{"label": t.title, "value": n} for n, t in names.items()],
-                                value="",
-                                size="sm",
+                                value=ALL_VALUE,
+                                clearable=False,
+                                style={"minWidth": "14rem"},
                             ),
                             width="auto",
                         ),

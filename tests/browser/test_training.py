@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from components.ids import Training
+from tests.browser.test_smoke import SHOTS
 from tests.conftest import LiveServer
 
 
@@ -37,6 +38,10 @@ def test_bt001_start_watch_reload_and_cancel(page, live_server: LiveServer) -> N
         timeout=60_000,
     )
     assert progress(page) == 100 > first
+    if SHOTS:
+        page.set_viewport_size({"width": 1280, "height": 1100})
+        page.wait_for_timeout(500)
+        page.screenshot(path=f"{SHOTS}/training-job.png")
     src = page.get_attribute(f"#{Training.PANEL} .gallery img", "src")
     assert page.request.get(live_server.base + src).headers["content-type"] == "image/png"
 
