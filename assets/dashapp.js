@@ -85,9 +85,12 @@
         window.history.replaceState(window.history.state, "", path + "?" + query);
         var view = { table: table, filterModel: (request && request.filterModel) || {}, quick: quick || "" };
         var same = previous && JSON.stringify(previous) === JSON.stringify(view);
+        var train = new URLSearchParams({ trainer: "tabular-mlp", table: table || "" });
+        train.set("filter", JSON.stringify(view.filterModel));
         return [
           path.replace(/\/data\/?$/, "/export.csv") + "?" + query,
-          same ? window.dash_clientside.no_update : view
+          same ? window.dash_clientside.no_update : view,
+          path.replace(/\/data\/?$/, "/training") + "?" + train.toString()
         ];
       },
       refreshOnSearch: function (quick, gridId) {

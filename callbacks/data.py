@@ -255,6 +255,7 @@ def register(app: Dash, deps: Deps) -> None:
         ClientsideFunction(namespace="dashappData", function_name="syncUrl"),
         Output(Data.EXPORT, "href"),
         Output(Data.VIEW, "data"),
+        Output(Data.TRAIN, "href"),
         Input(Data.GRID, "getRowsRequest"),
         State(Data.PICKER, "value"),
         State(Data.QUICK, "value"),

@@ -22,12 +22,12 @@ _last_lost_check = [0.0]
 
 
 def start(
-    store: JobStore, trainer: Any, ids: list[Any], values: list[Any], user: str
+    store: JobStore, trainer: Any, ids: list[Any], values: list[Any], user: str, context: Any = None
 ) -> dict[str, Any]:
     """Validate the form and queue the job; returns what the page should show."""
     names = [i.get("name") for i in ids if isinstance(i, dict)]
     raw = dict(zip(names, values, strict=False))
-    result = launch(store, trainer, raw, user)
+    result = launch(store, trainer, raw, user, context)
     field_errors = [result.errors.get(n, "") for n in names]
     general = result.errors.get("") or "; ".join(
         f"{k}: {v}" for k, v in result.errors.items() if k not in names and k
@@ -35,15 +35,23 @@ def start(
     return {"job_id": result.job_id, "field_errors": field_errors, "general": general}
 
 
-def form_for(store: JobStore, name: Any, run_again: Any) -> tuple[Any, Any]:
-    """The form of a trainer, pre-filled from an earlier job of it when asked ("run again")."""
+def form_for(store: JobStore, name: Any, prefill: Any) -> tuple[Any, Any]:
+    """The form of a trainer, pre-filled from an earlier job ("Run again") or a grid view."""
     try:
         trainer = registry.get(name)
     except KeyError:
         raise PreventUpdate from None
-    earlier = store.get(run_again) if isinstance(run_again, str) and run_again else None
-    values = earlier.params if earlier is not None and earlier.trainer == trainer.name else None
-    return view.form(trainer.name, values), trainer.description
+    prefill = prefill if isinstance(prefill, dict) else {}
+    job_id = prefill.get("job")
+    earlier = store.get(job_id) if isinstance(job_id, str) and job_id else None
+    values: dict[str, Any] = {}
+    if earlier is not None and earlier.trainer == trainer.name:
+        values = dict(earlier.params)
+    known = {p.name for p in trainer.params}
+    given = prefill.get("values")
+    if isinstance(given, dict):
+        values.update({k: v for k, v in given.items() if k in known and isinstance(v, str)})
+    return view.form(trainer.name, values or None), trainer.description
 
 
 def poll(store: JobStore, job_id: Any, prev_sig: Any, prev_rev: Any) -> tuple[Any, Any, Any]:
@@ -119,7 +127,7 @@ def register(app: Dash, deps: Deps) -> None:
         prevent_initial_call=True,
     )
     def _start(_: Any, trainer: Any, ids: list[Any], values: list[Any]) -> tuple[Any, ...]:
-        out = start(deps.job_store, trainer, ids, values, user="anonymous")
+        out = start(deps.job_store, trainer, ids, values, user="anonymous", context=deps.catalog)
         invalid = [bool(e) for e in out["field_errors"]]
         if out["job_id"] is None:
             msg = out["general"] or "Please correct the highlighted fields."
@@ -135,6 +143,7 @@ def register(app: Dash, deps: Deps) -> None:
         return launches, job_id, None, False, invalid, out["field_errors"]
 
     state_url, data_dir, max_jobs = settings.state_url, Path(settings.data_dir), settings.max_jobs
+    database_url = settings.database_url
 
     @app.callback(
         Output({"type": "training-launch-done", "job": MATCH}, "data"),
@@ -150,7 +159,8 @@ def register(app: Dash, deps: Deps) -> None:
             raise PreventUpdate
         store = JobStore(make_engine(state_url))
         try:
-            return wait_and_run(store, data_dir, launch_data["job"], max_jobs)
+            context = {"database_url": database_url}
+            return wait_and_run(store, data_dir, launch_data["job"], max_jobs, context=context)
         finally:
             store.engine.dispose()
 

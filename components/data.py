@@ -230,6 +230,15 @@ def layout(**query: str) -> html.Div:
                 html.Div(
                     [
                         dbc.Button(
+                            [icon("cpu", class_name="me-1"), "Train on this view"],
+                            id=Data.TRAIN,
+                            href="#",
+                            color="secondary",
+                            outline=True,
+                            size="sm",
+                            title="Open the tabular trainer on this table and its column filters",
+                        ),
+                        dbc.Button(
                             [icon("download", class_name="me-1"), "CSV"],
                             id=Data.EXPORT,
                             href="#",

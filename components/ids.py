@@ -39,6 +39,7 @@ class Data:
     CHART = "data-chart"
     CHART_NOTE = "data-chart-note"
     SINK = "data-sink"
+    TRAIN = "data-train"
     VIEW = "data-view"
 
 

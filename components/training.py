@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 import dash_bootstrap_components as dbc
 import plotly.graph_objects as go
@@ -197,6 +198,18 @@ def job_header(job: Job) -> html.Div:
                 size="sm",
             )
         )
+    if isinstance(job.params.get("table"), str):
+        # The grid view this job trained on.
+        link = urlencode({"table": job.params["table"], "filter": job.params.get("filter") or "{}"})
+        actions.append(
+            dbc.Button(
+                [icon("table", class_name="me-1"), "Open the data"],
+                href=get_relative_path(f"/data?{link}"),
+                color="secondary",
+                outline=True,
+                size="sm",
+            )
+        )
     if job.done:
         actions.append(
             dbc.Button(
@@ -330,11 +343,21 @@ def job_container(job_id: str | None) -> list[Any]:
     ]
 
 
+def _known(trainer_name: str, values: dict[str, Any]) -> dict[str, Any]:
+    """The values that are parameters of this trainer."""
+    names = {p.name for p in registry.get(trainer_name).params}
+    return {k: v for k, v in values.items() if k in names}
+
+
 def layout(**query: str) -> html.Div:
     """Build the Training page; ``?trainer=…&run_again=<job id>`` pre-fill the form."""
     names = registry.trainers()
     first = query.get("trainer") if query.get("trainer") in names else next(iter(names))
-    run_again = (query.get("run_again") or "")[:64]
+    # Pre-fill: "Run again" names an earlier job; "Train on this view" passes a table and filter.
+    prefill = {
+        "job": (query.get("run_again") or "")[:64],
+        "values": {k: query[k][:10_000] for k in ("table", "filter", "target") if query.get(k)},
+    }
     new_job = dbc.Card(
         dbc.CardBody(
             [
@@ -347,7 +370,7 @@ def layout(**query: str) -> html.Div:
                     clearable=False,
                 ),
                 html.P(id=Training.DESCRIPTION, className="small text-body-secondary mt-2"),
-                html.Div(form(first), id=Training.FORM),
+                html.Div(form(first, _known(first, prefill["values"])), id=Training.FORM),
                 dbc.Alert(
                     id=Training.FORM_ERROR, is_open=False, color="danger", className="py-2 small"
                 ),
@@ -358,7 +381,7 @@ def layout(**query: str) -> html.Div:
                     className="w-100",
                 ),
                 html.Div(id=Training.LAUNCHES, className="d-none"),
-                dcc.Store(id=Training.RUN_AGAIN, data=run_again),
+                dcc.Store(id=Training.RUN_AGAIN, data=prefill),
             ]
         ),
         className="shadow-sm",

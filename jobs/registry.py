@@ -12,6 +12,9 @@ if TYPE_CHECKING:
     from jobs.reporter import Reporter
 
 TrainFn = Callable[["Reporter", dict[str, Any]], None]
+# Checks parameters against the world outside the schema (e.g. the browsed database);
+# returns a message per field. Runs before the job is queued.
+CheckFn = Callable[[dict[str, Any], Any], dict[str, str]]
 
 
 @dataclass(frozen=True)
@@ -23,6 +26,7 @@ class Trainer:
     description: str
     params: Sequence[Param]
     train: TrainFn
+    check: CheckFn | None = None
 
 
 _REGISTRY: dict[str, Trainer] = {}

@@ -19,9 +19,19 @@ class Reporter:
 
     PROGRESS_EVERY_S = 0.25
 
-    def __init__(self, store: JobStore, job_id: str, artifact_dir: Path) -> None:
-        """Report for ``job_id``; artifact files go under ``artifact_dir``."""
+    def __init__(
+        self,
+        store: JobStore,
+        job_id: str,
+        artifact_dir: Path,
+        context: dict[str, Any] | None = None,
+    ) -> None:
+        """Report for ``job_id``; artifact files go under ``artifact_dir``.
+
+        ``context`` carries what a trainer may need from the app (``database_url``).
+        """
         self.store, self.job_id = store, job_id
+        self.context = dict(context or {})
         self.artifact_dir = artifact_dir
         self.artifact_dir.mkdir(parents=True, exist_ok=True)
         self.started = time.monotonic()

@@ -14,6 +14,7 @@ import time
 import traceback
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from dashapp.db import make_engine
 from jobs import registry
@@ -31,7 +32,12 @@ def artifact_dir(data_dir: Path, job_id: str) -> Path:
 
 
 def wait_and_run(
-    store: JobStore, data_dir: Path, job_id: str, max_running: int, poll_s: float = 0.3
+    store: JobStore,
+    data_dir: Path,
+    job_id: str,
+    max_running: int,
+    poll_s: float = 0.3,
+    context: dict[str, Any] | None = None,
 ) -> str:
     """Wait (visibly queued) until a slot is free and this job's turn comes, then run it."""
     while True:
@@ -39,11 +45,18 @@ def wait_and_run(
         if job is None or job.status != QUEUED:
             return job.status if job else FAILED
         if store.claim(job_id, max_running, os.getpid()):
-            return run_job(store, data_dir, job_id, claimed=True)
+            return run_job(store, data_dir, job_id, claimed=True, context=context)
         time.sleep(poll_s)
 
 
-def run_job(store: JobStore, data_dir: Path, job_id: str, *, claimed: bool = False) -> str:
+def run_job(
+    store: JobStore,
+    data_dir: Path,
+    job_id: str,
+    *,
+    claimed: bool = False,
+    context: dict[str, Any] | None = None,
+) -> str:
     """Run a queued (or just claimed) job to its end in this process; returns its status."""
     job = store.get(job_id)
     expected = RUNNING if claimed else QUEUED
@@ -74,7 +87,7 @@ def run_job(store: JobStore, data_dir: Path, job_id: str, *, claimed: bool = Fal
             store.update(job_id, heartbeat_at=now())
 
     threading.Thread(target=beat, daemon=True).start()
-    reporter = Reporter(store, job_id, artifact_dir(data_dir, job_id))
+    reporter = Reporter(store, job_id, artifact_dir(data_dir, job_id), context)
     try:
         reporter.check_cancel()
         trainer.train(reporter, params)
@@ -100,13 +113,15 @@ def _device(params: dict[str, object]) -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def start_process(state_url: str, data_dir: Path, job_id: str) -> subprocess.Popen[bytes]:
+def start_process(
+    state_url: str, data_dir: Path, job_id: str, database_url: str = ""
+) -> subprocess.Popen[bytes]:
     """Start a job in a new interpreter (its output goes to the job's folder)."""
     folder = artifact_dir(data_dir, job_id)
     folder.mkdir(parents=True, exist_ok=True)
     with open(folder / "process.log", "ab") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "jobs.runner", state_url, str(data_dir), job_id],
+            [sys.executable, "-m", "jobs.runner", state_url, str(data_dir), job_id, database_url],
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -141,10 +156,11 @@ def _alive(pid: int) -> bool:
 
 
 def main(argv: list[str]) -> int:
-    """``python -m jobs.runner STATE_URL DATA_DIR JOB_ID``."""
-    state_url, data_dir, job_id = argv
+    """``python -m jobs.runner STATE_URL DATA_DIR JOB_ID [DATABASE_URL]``."""
+    state_url, data_dir, job_id = argv[:3]
+    context = {"database_url": argv[3]} if len(argv) > 3 and argv[3] else {}
     store = JobStore(make_engine(state_url))
-    status = run_job(store, Path(data_dir), job_id)
+    status = run_job(store, Path(data_dir), job_id, context=context)
     return 0 if status in (SUCCEEDED, CANCELLED) else 1
 
 

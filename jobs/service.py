@@ -21,8 +21,13 @@ class Launch:
     errors: dict[str, str]
 
 
-def launch(store: JobStore, trainer_name: Any, raw_params: Any, user: str) -> Launch:
-    """Validate a job request and store it as queued (nothing runs yet)."""
+def launch(
+    store: JobStore, trainer_name: Any, raw_params: Any, user: str, context: Any = None
+) -> Launch:
+    """Validate a job request and store it as queued (nothing runs yet).
+
+    ``context`` is what a trainer's ``check`` may consult (the browsed database's catalog).
+    """
     if not isinstance(trainer_name, str):
         return Launch(None, {"": "choose a trainer"})
     try:
@@ -30,6 +35,8 @@ def launch(store: JobStore, trainer_name: Any, raw_params: Any, user: str) -> La
     except KeyError as exc:
         return Launch(None, {"": str(exc.args[0])})
     values, errors = validate(trainer.params, raw_params)
+    if not errors and trainer.check is not None:
+        errors = trainer.check(values, context)
     if errors:
         return Launch(None, errors)
     return Launch(store.create(trainer.name, values, user), {})

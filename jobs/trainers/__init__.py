@@ -1,3 +1,3 @@
 """Built-in trainers; importing this package registers them."""
 
-from jobs.trainers import shapes  # noqa: F401
+from jobs.trainers import shapes, tabular  # noqa: F401

@@ -104,11 +104,11 @@ def test_ct003_poll_redraws_only_what_changed(app) -> None:
 def test_ct006_run_again_prefills_the_form(app) -> None:
     store = app.server.config["DASHAPP_DEPS"].job_store
     earlier = store.create("shapes-cnn", {"epochs": 7, "samples": 500}, user="u")
-    fields, _ = cb.form_for(store, "shapes-cnn", earlier)
+    fields, _ = cb.form_for(store, "shapes-cnn", {"job": earlier})
     text = json.dumps(fields, cls=plotly.utils.PlotlyJSONEncoder)
     assert '"value": 7' in text
     assert '"value": 500' in text
-    fields, _ = cb.form_for(store, "shapes-cnn", "not-a-job")
+    fields, _ = cb.form_for(store, "shapes-cnn", {"job": "not-a-job"})
     assert '"value": 3' in json.dumps(fields, cls=plotly.utils.PlotlyJSONEncoder)
 
 
