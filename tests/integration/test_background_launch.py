@@ -1,0 +1,48 @@
+"""A job launched through the real Dash background callback (DiskcacheManager), headlessly."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from components.ids import Training
+from jobs.store import SUCCEEDED
+
+
+def test_bl001_background_callback_runs_the_job_to_the_end(app, client) -> None:
+    store = app.server.config["DASHAPP_DEPS"].job_store
+    job_id = store.create("shapes-cnn", {"epochs": 1, "samples": 200}, user="u")
+    out_id = json.dumps(Training.launch_done(job_id), sort_keys=True, separators=(",", ":"))
+    pattern = json.dumps({"job": ["MATCH"], "type": "training-launch-done"}, separators=(",", ":"))
+    body = {
+        "output": f"{pattern}.data",
+        "outputs": {"id": Training.launch_done(job_id), "property": "data"},
+        "inputs": [
+            {
+                "id": Training.launch(job_id),
+                "property": "data",
+                "value": {"job": job_id, "nonce": "n1"},
+            }
+        ],
+        "state": [],
+        "changedPropIds": [],
+    }
+    first = client.post(
+        "/_dash-update-component", data=json.dumps(body), content_type="application/json"
+    )
+    assert first.status_code == 200, first.data[:300]
+    handle = first.get_json()
+    assert {"cacheKey", "job"} <= set(handle)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        resp = client.post(
+            f"/_dash-update-component?cacheKey={handle['cacheKey']}&job={handle['job']}",
+            data=json.dumps(body),
+            content_type="application/json",
+        )
+        if resp.status_code == 200 and resp.get_json().get("response"):
+            break
+        time.sleep(0.3)
+    assert resp.get_json()["response"][out_id]["data"] == SUCCEEDED
+    assert store.get(job_id).status == SUCCEEDED
+    assert store.artifacts(job_id)
