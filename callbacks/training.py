@@ -100,9 +100,6 @@ def maybe_mark_lost(store: JobStore) -> None:
 def register(app: Dash, deps: Deps) -> None:
     """Wire the Training and job pages."""
     settings = deps.settings
-    # Jobs run in processes forked from this worker: importing torch here once (no compute,
-    # no CUDA) saves every job the ~2 s import, so progress shows sooner.
-    import torch  # noqa: F401
 
     @app.callback(
         Output(Training.FORM, "children"),
@@ -151,16 +148,20 @@ def register(app: Dash, deps: Deps) -> None:
         background=True,
     )
     def _run(launch_data: Any) -> Any:
-        # Runs in the background-callback process: a fresh engine, never the parent's pool.
+        # Runs in the background-callback process, which supervises the job: the job itself
+        # runs in a fresh interpreter (see jobs.runner.start_process), so cancel, progress and
+        # results all go through the state database.
         from dashapp.db import make_engine
-        from jobs.runner import wait_and_run
+        from jobs.runner import start_process
 
         if not isinstance(launch_data, dict) or not isinstance(launch_data.get("job"), str):
             raise PreventUpdate
+        job_id = launch_data["job"]
+        start_process(state_url, data_dir, job_id, database_url, max_jobs).wait()
         store = JobStore(make_engine(state_url))
         try:
-            context = {"database_url": database_url}
-            return wait_and_run(store, data_dir, launch_data["job"], max_jobs, context=context)
+            job = store.get(job_id)
+            return job.status if job else None
         finally:
             store.engine.dispose()
 

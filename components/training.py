@@ -338,7 +338,7 @@ def job_container(job_id: str | None) -> list[Any]:
         dcc.Store(id=Training.CURRENT, data=job_id),
         dcc.Store(id=Training.SIGNATURE),
         dcc.Store(id=Training.REVISION),
-        dcc.Interval(id=Training.TICK, interval=700),
+        dcc.Interval(id=Training.TICK, interval=500),
         html.Div([html.Div(id=Training.HEADER), html.Div(id=Training.BODY)], id=Training.PANEL),
     ]
 

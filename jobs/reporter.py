@@ -68,6 +68,10 @@ class Reporter:
         )
         self.check_cancel()
 
+    def set_device(self, device: str) -> None:
+        """Record where the job computes (``cpu``, ``cuda``)."""
+        self.store.update(self.job_id, device=device)
+
     def check_cancel(self) -> None:
         """Raise Cancelled when the user asked this job to stop."""
         job = self.store.get(self.job_id)

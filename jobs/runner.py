@@ -72,14 +72,10 @@ def run_job(
         detail = "; ".join(f"{k}: {v}" for k, v in errors.items())
         store.finish(job_id, FAILED, error=f"invalid parameters: {detail}")
         return FAILED
-    store.update(
-        job_id,
-        status=RUNNING,
-        started_at=now(),
-        heartbeat_at=now(),
-        pid=os.getpid(),
-        device=_device(params),
-    )
+    # The device is recorded by the trainer once torch is imported (rep.set_device):
+    # importing torch here would delay the first progress by a second or two.
+    if not claimed:
+        store.update(job_id, status=RUNNING, started_at=now(), heartbeat_at=now(), pid=os.getpid())
     stop = threading.Event()
 
     def beat() -> None:
@@ -104,28 +100,25 @@ def run_job(
     return status
 
 
-def _device(params: dict[str, object]) -> str:
-    """The device a job will use, decided in the job process (CUDA never touched elsewhere)."""
-    if params.get("device") == "cpu":
-        return "cpu"
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
-
-
 def start_process(
-    state_url: str, data_dir: Path, job_id: str, database_url: str = ""
+    state_url: str,
+    data_dir: Path,
+    job_id: str,
+    database_url: str = "",
+    max_running: int = 0,
 ) -> subprocess.Popen[bytes]:
-    """Start a job in a new interpreter (its output goes to the job's folder)."""
+    """Start a job in a new interpreter (its output goes to the job's folder).
+
+    A fresh interpreter, not a fork: a fork of a multi-threaded web worker can inherit a
+    lock that another thread held at that instant, and hang. With ``max_running`` the job
+    first waits (queued) for a free slot and its turn.
+    """
     folder = artifact_dir(data_dir, job_id)
     folder.mkdir(parents=True, exist_ok=True)
+    argv = [sys.executable, "-m", "jobs.runner", state_url, str(data_dir), job_id]
+    argv += [database_url, str(max_running)]
     with open(folder / "process.log", "ab") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "jobs.runner", state_url, str(data_dir), job_id, database_url],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        return subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
 
 
 def mark_lost(store: JobStore, *, lost_after_s: float = LOST_AFTER_S) -> list[str]:
@@ -156,11 +149,15 @@ def _alive(pid: int) -> bool:
 
 
 def main(argv: list[str]) -> int:
-    """``python -m jobs.runner STATE_URL DATA_DIR JOB_ID [DATABASE_URL]``."""
+    """``python -m jobs.runner STATE_URL DATA_DIR JOB_ID [DATABASE_URL [MAX_RUNNING]]``."""
     state_url, data_dir, job_id = argv[:3]
     context = {"database_url": argv[3]} if len(argv) > 3 and argv[3] else {}
+    max_running = int(argv[4]) if len(argv) > 4 else 0
     store = JobStore(make_engine(state_url))
-    status = run_job(store, Path(data_dir), job_id, context=context)
+    if max_running > 0:
+        status = wait_and_run(store, Path(data_dir), job_id, max_running, context=context)
+    else:
+        status = run_job(store, Path(data_dir), job_id, context=context)
     return 0 if status in (SUCCEEDED, CANCELLED) else 1
 
 

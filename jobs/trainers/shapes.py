@@ -76,17 +76,11 @@ def _tensor(images: list[Image.Image]) -> Any:
 
 def train(rep: Reporter, p: dict[str, Any]) -> None:
     """Train the CNN, reporting loss and accuracy, a prediction grid and a confusion matrix."""
-    import torch
-    from torch import nn
-
-    torch.manual_seed(p["seed"])
-    torch.set_num_threads(p["threads"])
-    device = torch.device("cuda" if p["device"] == "auto" and torch.cuda.is_available() else "cpu")
-    rep.log(f"device: {device}; generating {p['samples']} images")
+    rep.log(f"generating {p['samples']} images")
     batch = p["batch_size"]
     n_val = max(len(CLASSES) * 6, p["samples"] // 5)
     per_epoch = math.ceil((p["samples"] - n_val) / batch)
-    # Preparing the data counts as work too, so the bar moves from the first moment.
+    # Preparing the data counts as work too, and needs no torch: the bar moves at once.
     prep = math.ceil(p["samples"] / 200)
     total = prep + per_epoch * p["epochs"]
     rep.progress(0, total, epoch=0, epochs=p["epochs"])
@@ -95,7 +89,13 @@ def train(rep: Reporter, p: dict[str, Any]) -> None:
         p["seed"],
         lambda done: rep.progress(math.ceil(done / 200), total, epoch=0, epochs=p["epochs"]),
     )
-    n_val = max(len(CLASSES) * 6, len(images) // 5)
+    import torch
+    from torch import nn
+
+    torch.manual_seed(p["seed"])
+    torch.set_num_threads(p["threads"])
+    device = torch.device("cuda" if p["device"] == "auto" and torch.cuda.is_available() else "cpu")
+    rep.set_device(str(device))
     x, y = _tensor(images).to(device), torch.tensor(labels, device=device)
     x_train, y_train, x_val, y_val = x[n_val:], y[n_val:], x[:n_val], y[:n_val]
     model = nn.Sequential(

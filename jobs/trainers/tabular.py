@@ -153,6 +153,7 @@ def train(rep: Reporter, p: dict[str, Any]) -> None:
 
     torch.manual_seed(p["seed"])
     torch.set_num_threads(p["threads"])
+    rep.set_device("cpu")
     rep.progress(0, 1)
     info, rows, features = load_rows(p, rep.context["database_url"])
     target = p["target"]
