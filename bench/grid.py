@@ -248,18 +248,9 @@ def browser_figure(url: str, repeat: int) -> None:
     proc, base = start_server(url, 8792, workers=2)
     try:
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(
-                executable_path="/usr/bin/chromium",
-                args=[
-                    "--headless",
-                    "--no-sandbox",
-                    "--disable-gpu",
-                    "--disable-background-networking",
-                    "--disable-component-update",
-                    "--disable-sync",
-                    "--no-first-run",
-                ],
-            )
+            from tests.conftest import CHROMIUM_ARGS
+
+            browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
 
             def once(path: str, selector: str) -> float:
                 ctx = browser.new_context()

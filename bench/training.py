@@ -27,16 +27,7 @@ from grid import start_server  # noqa: E402
 
 from components.ids import Training  # noqa: E402
 from tests.callbacks.helpers import build_payload  # noqa: E402
-
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+from tests.conftest import CHROMIUM_ARGS  # noqa: E402
 
 
 def p50(xs: list[float]) -> float:

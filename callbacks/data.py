@@ -9,6 +9,7 @@ from dash import ClientsideFunction, Dash, Input, Output, State, html, no_update
 from dash.exceptions import PreventUpdate
 
 from components import data as view
+from components.common import style_figure as common_style
 from components.ids import Data
 from dashapp.catalog import Catalog, CatalogError, DataUnavailable, TableEntry
 from dashapp.deps import Deps
@@ -169,16 +170,8 @@ def empty_figure() -> go.Figure:
 
 
 def style_figure(fig: go.Figure) -> None:
-    """Transparent, compact styling readable in light and dark mode."""
-    fig.update_layout(
-        margin={"l": 8, "r": 8, "t": 8, "b": 8},
-        paper_bgcolor="rgba(0,0,0,0)",
-        plot_bgcolor="rgba(0,0,0,0)",
-        font={"color": "#8a8f98", "size": 11},
-        showlegend=False,
-    )
-    fig.update_xaxes(gridcolor="rgba(128,128,128,0.2)")
-    fig.update_yaxes(gridcolor="rgba(128,128,128,0.2)")
+    """The app's chart style, without a legend (one series)."""
+    common_style(fig, showlegend=False)
 
 
 def register(app: Dash, deps: Deps) -> None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import dash_bootstrap_components as dbc
+import plotly.graph_objects as go
 from dash import html
 
 
@@ -42,3 +45,17 @@ def placeholder(
         ],
         id=component_id,
     )
+
+
+def style_figure(fig: go.Figure, **layout: Any) -> go.Figure:
+    """Transparent, compact chart styling readable in light and dark mode."""
+    fig.update_layout(
+        margin={"l": 8, "r": 8, "t": 8, "b": 8},
+        paper_bgcolor="rgba(0,0,0,0)",
+        plot_bgcolor="rgba(0,0,0,0)",
+        font={"color": "#8a8f98", "size": 11},
+        **layout,
+    )
+    fig.update_xaxes(gridcolor="rgba(128,128,128,0.2)")
+    fig.update_yaxes(gridcolor="rgba(128,128,128,0.2)")
+    return fig

@@ -11,31 +11,19 @@ from dash import dcc, html
 from components.common import icon, page_header
 from components.ids import Data
 from dashapp.catalog import BINARY, BOOL, DATE, DATETIME, JSONISH, NUMBER, TableInfo
-from dashapp.grid_query import parse_query
+from dashapp.grid_query import (
+    BLANK_OPERATORS,
+    DATE_OPERATORS,
+    NUMBER_OPERATORS,
+    TEXT_OPERATORS,
+    parse_query,
+)
 
 BLOCK_SIZE = 100
-TEXT_OPTIONS = [
-    "contains",
-    "notContains",
-    "equals",
-    "notEqual",
-    "startsWith",
-    "endsWith",
-    "blank",
-    "notBlank",
-]
-NUMBER_OPTIONS = [
-    "equals",
-    "notEqual",
-    "lessThan",
-    "lessThanOrEqual",
-    "greaterThan",
-    "greaterThanOrEqual",
-    "inRange",
-    "blank",
-    "notBlank",
-]
-DATE_OPTIONS = ["equals", "notEqual", "lessThan", "greaterThan", "inRange", "blank", "notBlank"]
+# The menus offer exactly what the server implements (dashapp.grid_query).
+TEXT_OPTIONS = [*TEXT_OPERATORS, *BLANK_OPERATORS]
+NUMBER_OPTIONS = [*NUMBER_OPERATORS, *BLANK_OPERATORS]
+DATE_OPTIONS = [*DATE_OPERATORS, *BLANK_OPERATORS]
 # Custom options need a predicate to pass AG Grid's check; rows are filtered in SQL, so
 # the predicate is never called.
 BOOL_OPTIONS: list[Any] = [

@@ -9,7 +9,7 @@ import dash_bootstrap_components as dbc
 import plotly.graph_objects as go
 from dash import dcc, get_relative_path, html
 
-from components.common import icon, page_header
+from components.common import icon, page_header, style_figure
 from components.ids import Training
 from jobs import registry
 from jobs.params import BOOL, CHOICE, FLOAT, INT, Param
@@ -130,18 +130,7 @@ def metrics_figure(metrics: dict[str, list[tuple[int, float]]]) -> go.Figure:
             mode="lines+markers",
             marker_size=4,
         )
-    fig.update_layout(
-        margin={"l": 8, "r": 8, "t": 8, "b": 8},
-        height=260,
-        paper_bgcolor="rgba(0,0,0,0)",
-        plot_bgcolor="rgba(0,0,0,0)",
-        font={"color": "#8a8f98", "size": 11},
-        legend={"orientation": "h", "y": -0.2},
-        xaxis_title="step",
-    )
-    fig.update_xaxes(gridcolor="rgba(128,128,128,0.2)")
-    fig.update_yaxes(gridcolor="rgba(128,128,128,0.2)")
-    return fig
+    return style_figure(fig, height=260, legend={"orientation": "h", "y": -0.2}, xaxis_title="step")
 
 
 def _duration(seconds: float | None) -> str:
@@ -478,14 +467,7 @@ def comparison(result: Any) -> Any:
                 name=f"{job.id[:8]} {name}",
                 mode="lines",
             )
-    fig.update_layout(
-        margin={"l": 8, "r": 8, "t": 8, "b": 8},
-        height=300,
-        paper_bgcolor="rgba(0,0,0,0)",
-        plot_bgcolor="rgba(0,0,0,0)",
-        font={"color": "#8a8f98", "size": 11},
-        xaxis_title="step",
-    )
+    style_figure(fig, height=300, xaxis_title="step")
     return html.Div(
         [
             dbc.Table([head, html.Tbody(rows)], size="sm", className="small", responsive=True),

@@ -38,8 +38,9 @@ MAX_BLOCK = 1000
 MAX_CONDITIONS = 10
 MAX_TEXT = 1000
 MAX_CELL_CHARS = 500
-TEXT_OPS = {"contains", "notContains", "equals", "notEqual", "startsWith", "endsWith"}
-NUMBER_OPS = {
+# The operators the server applies, in the order the filter menus offer them.
+TEXT_OPERATORS = ("contains", "notContains", "equals", "notEqual", "startsWith", "endsWith")
+NUMBER_OPERATORS = (
     "equals",
     "notEqual",
     "lessThan",
@@ -47,9 +48,11 @@ NUMBER_OPS = {
     "greaterThan",
     "greaterThanOrEqual",
     "inRange",
-}
-DATE_OPS = {"equals", "notEqual", "lessThan", "greaterThan", "inRange"}
-BLANK_OPS = {"blank", "notBlank"}
+)
+DATE_OPERATORS = ("equals", "notEqual", "lessThan", "greaterThan", "inRange")
+BLANK_OPERATORS = ("blank", "notBlank")
+TEXT_OPS, NUMBER_OPS = set(TEXT_OPERATORS), set(NUMBER_OPERATORS)
+DATE_OPS, BLANK_OPS = set(DATE_OPERATORS), set(BLANK_OPERATORS)
 BOOL_OPS = {"true", "false"}
 FILTER_TYPE = {
     TEXT: {"text"},
