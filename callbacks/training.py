@@ -12,8 +12,10 @@ from dash.exceptions import PreventUpdate
 
 from components import training as view
 from components.ids import Training
+from dashapp.db import make_engine
 from dashapp.deps import Deps
 from jobs import registry
+from jobs.runner import mark_lost, start_process
 from jobs.service import body_revision, compare, header_signature, job_view, launch
 from jobs.store import JobStore
 
@@ -89,8 +91,6 @@ def body(store: JobStore, job_id: Any) -> Any:
 
 def maybe_mark_lost(store: JobStore) -> None:
     """Fail jobs whose process died, at most every few seconds per process."""
-    from jobs.runner import mark_lost
-
     now = time.monotonic()
     if now - _last_lost_check[0] >= LOST_CHECK_EVERY_S:
         _last_lost_check[0] = now
@@ -100,6 +100,9 @@ def maybe_mark_lost(store: JobStore) -> None:
 def register(app: Dash, deps: Deps) -> None:
     """Wire the Training and job pages."""
     settings = deps.settings
+    # Import every trainer (and Pillow) now, before worker threads serve requests: a first
+    # import racing in two request threads failed once ("partially initialized module").
+    registry.trainers()
 
     @app.callback(
         Output(Training.FORM, "children"),
@@ -151,9 +154,6 @@ def register(app: Dash, deps: Deps) -> None:
         # Runs in the background-callback process, which supervises the job: the job itself
         # runs in a fresh interpreter (see jobs.runner.start_process), so cancel, progress and
         # results all go through the state database.
-        from dashapp.db import make_engine
-        from jobs.runner import start_process
-
         if not isinstance(launch_data, dict) or not isinstance(launch_data.get("job"), str):
             raise PreventUpdate
         job_id = launch_data["job"]
