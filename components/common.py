@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import dash_bootstrap_components as dbc
 import plotly.graph_objects as go
 from dash import html
 
@@ -22,28 +21,6 @@ def page_header(title: str, icon_name: str, lead: str) -> html.Div:
             html.P(lead, className="text-body-secondary mb-0"),
         ],
         className="mb-4",
-    )
-
-
-def placeholder(
-    component_id: str, title: str, icon_name: str, lead: str, coming: list[str]
-) -> html.Div:
-    """A page that is not built yet: says plainly what will be here."""
-    return html.Div(
-        [
-            page_header(title, icon_name, lead),
-            dbc.Card(
-                dbc.CardBody(
-                    [
-                        dbc.Badge("Not built yet", color="warning", className="mb-3 text-dark"),
-                        html.P("This page is a placeholder. When it lands it will offer:"),
-                        html.Ul([html.Li(item) for item in coming], className="mb-0"),
-                    ]
-                ),
-                className="shadow-sm",
-            ),
-        ],
-        id=component_id,
     )
 
 

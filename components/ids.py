@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from dash import ALL
+
 
 class Shell:
     """The app frame around every page."""
@@ -93,7 +97,61 @@ class Training:
 class Compositor:
     """The Compositor page."""
 
-    PLACEHOLDER = "compositor-placeholder"
+    ROOT = "compositor-root"
+    COMP = "compositor-comp"
+    HIST = "compositor-hist"
+    GEOM = "compositor-geom"
+    LIMITS = "compositor-limits"
+    QUERY = "compositor-query"
+    SELECT = "compositor-select"
+    BG_UPLOAD = "compositor-bg-upload"
+    BG_PENDING = "compositor-bg-pending"
+    BG_MESSAGE = "compositor-bg-message"
+    LAYER_UPLOAD = "compositor-layer-upload"
+    LAYER_PENDING = "compositor-layer-pending"
+    LAYER_MESSAGE = "compositor-layer-message"
+    MESSAGE = "compositor-message"
+    CANVAS = "compositor-canvas"
+    CANVAS_EMPTY = "compositor-canvas-empty"
+    BG_INFO = "compositor-bg-info"
+    LAYERS = "compositor-layers"
+    CONTROLS = "compositor-controls"
+    NAME = "compositor-name"
+    X = "compositor-x"
+    Y = "compositor-y"
+    W = "compositor-w"
+    H = "compositor-h"
+    OPACITY = "compositor-opacity"
+    DELETE = "compositor-delete"
+    DUPLICATE = "compositor-duplicate"
+    FORWARD = "compositor-forward"
+    BACKWARD = "compositor-backward"
+    FLIP_H = "compositor-flip-h"
+    FLIP_V = "compositor-flip-v"
+    ROTATE = "compositor-rotate"
+    UNDO = "compositor-undo"
+    REDO = "compositor-redo"
+    KEEP_ASPECT = "compositor-keep-aspect"
+    SNAP = "compositor-snap"
+    ARTIFACT = "compositor-artifact"
+    ARTIFACT_ADD = "compositor-artifact-add"
+    FORMAT = "compositor-format"
+    QUALITY = "compositor-quality"
+    RENDER = "compositor-render"
+    RESULT = "compositor-result"
+    RECIPE_SAVE = "compositor-recipe-save"
+    RECIPE_DOWNLOAD = "compositor-recipe-download"
+    RECIPE_UPLOAD = "compositor-recipe-upload"
+
+    @staticmethod
+    def layer(layer_id: str) -> dict[str, str]:
+        """One entry of the layers list (click to select)."""
+        return {"type": "compositor-layer", "layer": layer_id}
+
+    @staticmethod
+    def layer_any() -> dict[str, Any]:
+        """Every entry of the layers list, for one callback."""
+        return {"type": "compositor-layer", "layer": ALL}
 
 
 class NotFound:

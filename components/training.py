@@ -259,16 +259,27 @@ def job_body(view: dict[str, Any]) -> html.Div:
     base = f"/jobs/{job.id}"
     newest = list(reversed(view["artifacts"]))[:4]
     gallery = [
-        html.A(
-            html.Img(
-                src=get_relative_path(f"{base}/artifacts/{a['id']}"),
-                alt=a["name"],
-                className="img-fluid rounded border",
-            ),
-            href=get_relative_path(f"{base}/artifacts/{a['id']}"),
-            target="_blank",
-            title=f"{a['name']} (open full size)",
-            className="artifact",
+        html.Div(
+            [
+                html.A(
+                    html.Img(
+                        src=get_relative_path(f"{base}/artifacts/{a['id']}"),
+                        alt=a["name"],
+                        className="img-fluid rounded border",
+                    ),
+                    href=get_relative_path(f"{base}/artifacts/{a['id']}"),
+                    target="_blank",
+                    title=f"{a['name']} (open full size)",
+                    className="artifact",
+                ),
+                dcc.Link(
+                    [icon("layers", class_name="me-1"), "Use in Compositor"],
+                    href=get_relative_path(f"/compositor?artifact={a['id']}"),
+                    className="small d-block mt-1 to-compositor",
+                )
+                if job.done
+                else None,
+            ]
         )
         for a in newest
     ]

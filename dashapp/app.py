@@ -9,6 +9,7 @@ import dash
 import diskcache
 from dash import Dash, DiskcacheManager
 
+from callbacks import compositor as compositor_callbacks
 from callbacks import data as data_callbacks
 from callbacks import shell as shell_callbacks
 from callbacks import training as training_callbacks
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None) -> Dash:
     shell_callbacks.register(app, deps)
     data_callbacks.register(app, deps)
     training_callbacks.register(app, deps)
+    compositor_callbacks.register(app, deps)
     server.install(app.server, deps, catchall_endpoint=settings.url_prefix + "<path:path>")
     app.server.config["DASHAPP_DEPS"] = deps
     # Dash prepares its script registry on the first request, flagging it done before it

@@ -9,7 +9,9 @@ from sqlalchemy import Engine
 
 from dashapp.catalog import Catalog
 from dashapp.db import make_engine
+from dashapp.imaging import Limits
 from dashapp.settings import Settings
+from dashapp.upload_store import UploadStore
 from jobs.store import JobStore
 
 
@@ -45,6 +47,20 @@ class Deps:
                     engine, allow=self.settings.data_allow, deny=self.settings.data_deny
                 )
             return self._catalog
+
+    @property
+    def upload_store(self) -> UploadStore:
+        """The Compositor's per-session image files under the data directory."""
+        settings = self.settings
+        return UploadStore(
+            settings.data_dir / "uploads",
+            limits=Limits(
+                max_bytes=int(settings.upload_max_mb * 1024 * 1024),
+                max_pixels=int(settings.upload_max_megapixels * 1_000_000),
+            ),
+            preview_px=settings.preview_max_px,
+            idle_s=settings.upload_idle_hours * 3600,
+        )
 
     @property
     def job_store(self) -> JobStore:

@@ -69,8 +69,7 @@ def install(server: Flask, deps: Deps, *, catchall_endpoint: str) -> None:
     """Attach headers, the health route and real 404 statuses to the Flask server."""
     settings = deps.settings
     server.secret_key = load_secret_key(settings)
-    # Nothing the browser sends legitimately is near this; uploads get their own limit.
-    server.config["MAX_CONTENT_LENGTH"] = 32 * 1024 * 1024
+    server.config["MAX_CONTENT_LENGTH"] = request_limit(settings)
 
     @server.errorhandler(Exception)
     def _unexpected(exc: Exception) -> tuple[Response, int] | Exception:
@@ -113,6 +112,61 @@ def install(server: Flask, deps: Deps, *, catchall_endpoint: str) -> None:
 
     server.add_url_rule(f"{prefix}export.csv", "dashapp_export_csv", export_csv)
     install_job_routes(server, deps)
+    install_compositor_routes(server, deps)
+
+
+def request_limit(settings: Settings) -> int:
+    """Largest request body: an upload in base64 (4/3 larger) plus the page's state."""
+    upload = int(settings.upload_max_mb * 1024 * 1024)
+    return max(32 * 1024 * 1024, upload * 4 // 3 + 8 * 1024 * 1024)
+
+
+def install_compositor_routes(server: Flask, deps: Deps) -> None:
+    """Previews and renders of a Compositor session; ids are checked, nothing else is served."""
+    prefix = deps.settings.url_prefix
+
+    def missing() -> Response:
+        return Response("No such image.\n", 404, mimetype="text/plain")
+
+    def preview(sid: str, image_id: str) -> Response:
+        code = request.args.get("t", "000")
+        match = re.fullmatch(r"([01])([01])(0|90|180|270)", code)
+        found = (
+            deps.upload_store.preview(
+                sid,
+                image_id,
+                flip_h=match.group(1) == "1",
+                flip_v=match.group(2) == "1",
+                rot=int(match.group(3)),
+            )
+            if match
+            else None
+        )
+        if found is None:
+            return missing()
+        path, mime = found
+        return send_file(path, mimetype=mime, max_age=7 * 24 * 3600)
+
+    def rendered(sid: str, render_id: str) -> Response:
+        if request.args.get("preview") == "1":
+            small = deps.upload_store.render_preview(sid, render_id)
+            if small is None:
+                return missing()
+            return send_file(small[0], mimetype=small[1], max_age=3600)
+        found = deps.upload_store.render_file(sid, render_id)
+        if found is None:
+            return missing()
+        path, mime = found
+        name = "composite." + path.suffix.lstrip(".")
+        download = request.args.get("download") == "1"
+        return send_file(path, mimetype=mime, as_attachment=download, download_name=name)
+
+    server.add_url_rule(
+        f"{prefix}compositor/files/<sid>/<image_id>/preview", "dashapp_preview", preview
+    )
+    server.add_url_rule(
+        f"{prefix}compositor/files/<sid>/renders/<render_id>", "dashapp_render", rendered
+    )
 
 
 def _inside(path: str | None, root: Path) -> Path | None:

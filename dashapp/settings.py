@@ -142,6 +142,10 @@ class Settings:
     data_allow: tuple[str, ...] = ()
     data_deny: tuple[str, ...] = ()
     log_level: str = "info"
+    upload_max_mb: float = 25.0
+    upload_max_megapixels: float = 60.0
+    preview_max_px: int = 1600
+    upload_idle_hours: float = 24.0
 
     def __post_init__(self) -> None:
         """Fill defaults that depend on the data directory."""
@@ -188,6 +192,10 @@ class Settings:
             "max_jobs": lambda n, r: _parse_int(n, r, 1, 64),
             "data_allow": _parse_patterns,
             "data_deny": _parse_patterns,
+            "upload_max_mb": lambda n, r: _parse_float(n, r, 0.1, 1024),
+            "upload_max_megapixels": lambda n, r: _parse_float(n, r, 0.1, 1000),
+            "preview_max_px": lambda n, r: _parse_int(n, r, 64, 8192),
+            "upload_idle_hours": lambda n, r: _parse_float(n, r, 0.01, 24 * 365),
         }
         known = {f.name for f in fields(cls)}
         assert set(parsers) == known, "every setting needs a parser"
@@ -257,5 +265,17 @@ SETTINGS_DOC: tuple[tuple[str, str, str], ...] = (
         "DASHAPP_DATA_DENY",
         "(none)",
         "Globs hidden from the Data page, applied after the allow list.",
+    ),
+    ("DASHAPP_UPLOAD_MAX_MB", "25", "Largest image file the Compositor accepts, in MB."),
+    (
+        "DASHAPP_UPLOAD_MAX_MEGAPIXELS",
+        "60",
+        "Most pixels an upload may decode to (checked before decoding).",
+    ),
+    ("DASHAPP_PREVIEW_MAX_PX", "1600", "Longest side of the previews sent to the browser."),
+    (
+        "DASHAPP_UPLOAD_IDLE_HOURS",
+        "24",
+        "Compositor uploads of a browser idle this long are deleted.",
     ),
 )

@@ -307,6 +307,29 @@ class JobStore:
             rows = conn.execute(stmt.order_by(job_artifacts.c.id)).mappings().all()
         return [dict(r) for r in rows]
 
+    def artifact(self, art_id: int) -> dict[str, Any] | None:
+        """One artifact with its job's trainer and status, or None."""
+        stmt = (
+            select(job_artifacts, jobs.c.trainer, jobs.c.status)
+            .join(jobs, jobs.c.id == job_artifacts.c.job_id)
+            .where(job_artifacts.c.id == art_id)
+        )
+        with self.engine.connect() as conn:
+            row = conn.execute(stmt).mappings().first()
+        return dict(row) if row else None
+
+    def finished_artifacts(self, limit: int = 200) -> list[dict[str, Any]]:
+        """Image artifacts of finished jobs, newest first, with each job's trainer."""
+        stmt = (
+            select(job_artifacts, jobs.c.trainer, jobs.c.status)
+            .join(jobs, jobs.c.id == job_artifacts.c.job_id)
+            .where(jobs.c.status.in_(FINAL))
+            .order_by(job_artifacts.c.id.desc())
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(stmt).mappings()]
+
     def counts(self, statuses: Sequence[str] = (QUEUED, RUNNING)) -> int:
         """How many jobs have one of ``statuses``."""
         stmt = select(func.count()).select_from(jobs).where(jobs.c.status.in_(statuses))

@@ -14,7 +14,7 @@ PAGES = [
     ("home", "/", Home.CARDS),
     ("data", "/data", Data.PICKER),
     ("training", "/training", Training.START),
-    ("compositor", "/compositor", Compositor.PLACEHOLDER),
+    ("compositor", "/compositor", Compositor.ROOT),
     ("not-found", "/no/such/page", NotFound.BODY),
 ]
 SHOTS = os.environ.get("DASHAPP_SCREENSHOTS")  # a folder: save screenshots for the README

@@ -16,7 +16,7 @@ PAGES = [
     ("/", Home.CARDS),
     ("/data", Data.PICKER),
     ("/training", Training.START),
-    ("/compositor", Compositor.PLACEHOLDER),
+    ("/compositor", Compositor.ROOT),
     ("/no/such/page", NotFound.BODY),
 ]
 

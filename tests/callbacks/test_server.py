@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from dashapp import create_app
+from dashapp.server import request_limit
 from dashapp.settings import Settings
 
 
@@ -49,7 +50,7 @@ def test_sv004_secret_key_is_shared_through_the_data_dir(settings: Settings) -> 
     assert len(a) > 40
 
 
-def test_sv005_forged_callback_requests_get_a_clean_400(client) -> None:
+def test_sv005_forged_callback_requests_get_a_clean_400(client, settings) -> None:
     import json
 
     for body in (
@@ -70,7 +71,10 @@ def test_sv005_forged_callback_requests_get_a_clean_400(client) -> None:
         assert resp.get_json() == {"error": "malformed callback request"}
     resp = client.post("/_dash-update-component", data="{not json", content_type="application/json")
     assert resp.status_code == 400
+    # The limit follows the upload limit (25 MB in base64 plus the page state).
+    limit = request_limit(settings)
+    assert 25 * 1024 * 1024 * 4 // 3 < limit < 48 * 1024 * 1024
     big = client.post(
-        "/_dash-update-component", data=b"x" * (33 * 1024 * 1024), content_type="application/json"
+        "/_dash-update-component", data=b"x" * (limit + 1), content_type="application/json"
     )
     assert big.status_code == 413

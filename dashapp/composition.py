@@ -1,0 +1,507 @@
+"""A composition as plain data: a background, layers in z-order, and the edits on them.
+
+Coordinates are the background's pixels (x right, y down) whatever the preview
+scale, so the figure, the fields and the renderer share one mapping: a layer at
+``x, y, w, h`` covers the output pixels ``round(x)..round(x + w)`` by
+``round(y)..round(y + h)``.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import secrets
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from dashapp.imaging import ROTATIONS
+from dashapp.upload_store import ImageInfo, UploadStore
+
+Comp = dict[str, Any]
+Layer = dict[str, Any]
+MAX_LAYERS = 50
+HISTORY_STEPS = 30
+SNAP_FRACTION = 0.01  # snap when within 1% of the background's longer side
+RECIPE_KEY = "dashapp_recipe"
+PreviewUrl = Callable[[str, Layer | None], str]
+
+
+class CompositionError(ValueError):
+    """An edit or a recipe that cannot apply; the message is for the user."""
+
+
+def empty(session: str) -> Comp:
+    """A composition with no background and no layers."""
+    return {"session": session, "bg": None, "layers": [], "sel": None}
+
+
+def box(layer: Mapping[str, Any]) -> tuple[int, int, int, int]:
+    """The output pixels a layer covers: ``(left, top, right, bottom)``, right/bottom exclusive."""
+    x0, y0 = _round(layer["x"]), _round(layer["y"])
+    x1, y1 = _round(layer["x"] + layer["w"]), _round(layer["y"] + layer["h"])
+    return x0, y0, max(x1, x0 + 1), max(y1, y0 + 1)
+
+
+def _round(value: float) -> int:
+    """Round half up, as the browser's ``Math.round`` does for the fields."""
+    return math.floor(value + 0.5)
+
+
+def natural_aspect(layer: Mapping[str, Any]) -> float:
+    """Width over height of the layer's image after its rotation."""
+    iw, ih = layer["iw"], layer["ih"]
+    return float(iw / ih if layer["rot"] in (0, 180) else ih / iw)
+
+
+def selected(comp: Comp) -> Layer | None:
+    """The selected layer, if any."""
+    return next((lay for lay in comp["layers"] if lay["id"] == comp.get("sel")), None)
+
+
+def _index(comp: Comp, layer_id: str | None) -> int:
+    """Position of a layer in the z-order; CompositionError if it is not there."""
+    for i, lay in enumerate(comp["layers"]):
+        if lay["id"] == layer_id:
+            return i
+    raise CompositionError("Select a layer first.")
+
+
+def set_background(comp: Comp, info: ImageInfo) -> Comp:
+    """Use a stored image as background; layers move and scale proportionally to the new size."""
+    out = copy.deepcopy(comp)
+    old = out["bg"]
+    out["bg"] = {"image": info.id, "name": info.name, "w": info.width, "h": info.height}
+    if old and (old["w"], old["h"]) != (info.width, info.height):
+        out["layers"] = [
+            _rescale(lay, old["w"], old["h"], info.width, info.height) for lay in out["layers"]
+        ]
+    return out
+
+
+def _rescale(layer: Layer, w0: float, h0: float, w1: float, h1: float) -> Layer:
+    """Centre placed proportionally; size scaled by the smaller factor, keeping the shape."""
+    sx, sy = w1 / w0, h1 / h0
+    s = min(sx, sy)
+    cx, cy = (layer["x"] + layer["w"] / 2) * sx, (layer["y"] + layer["h"] / 2) * sy
+    w, h = layer["w"] * s, layer["h"] * s
+    return {**layer, "x": cx - w / 2, "y": cy - h / 2, "w": w, "h": h}
+
+
+def add_layer(comp: Comp, info: ImageInfo) -> Comp:
+    """Add an image as the top layer, centred and fitted within half the background."""
+    bg = comp["bg"]
+    if bg is None:
+        raise CompositionError("Upload a background first, then add layers onto it.")
+    if len(comp["layers"]) >= MAX_LAYERS:
+        raise CompositionError(f"A composition holds at most {MAX_LAYERS} layers.")
+    scale = min(1.0, bg["w"] / 2 / info.width, bg["h"] / 2 / info.height)
+    w, h = info.width * scale, info.height * scale
+    layer = {
+        "id": secrets.token_hex(4),
+        "image": info.id,
+        "name": info.name,
+        "iw": info.width,
+        "ih": info.height,
+        "x": (bg["w"] - w) / 2,
+        "y": (bg["h"] - h) / 2,
+        "w": w,
+        "h": h,
+        "opacity": 1.0,
+        "flip_h": False,
+        "flip_v": False,
+        "rot": 0,
+    }
+    out = copy.deepcopy(comp)
+    out["layers"].append(layer)
+    out["sel"] = layer["id"]
+    return out
+
+
+def select(comp: Comp, layer_id: str) -> Comp:
+    """Select a layer by id."""
+    _index(comp, layer_id)
+    return {**comp, "sel": layer_id}
+
+
+def edit(comp: Comp, action: str, value: Any = None, *, keep_aspect: bool = True) -> Comp:
+    """Apply one panel action to the selected layer and return the new composition."""
+    out = copy.deepcopy(comp)
+    i = _index(out, out.get("sel"))
+    layers = out["layers"]
+    lay = layers[i]
+    if action == "delete":
+        del layers[i]
+        out["sel"] = layers[min(i, len(layers) - 1)]["id"] if layers else None
+    elif action == "duplicate":
+        if len(layers) >= MAX_LAYERS:
+            raise CompositionError(f"A composition holds at most {MAX_LAYERS} layers.")
+        offset = max(out["bg"]["w"], out["bg"]["h"]) * 0.02
+        dup = {**lay, "id": secrets.token_hex(4), "x": lay["x"] + offset, "y": lay["y"] + offset}
+        dup["name"] = (lay["name"] + " copy")[:80]
+        layers.insert(i + 1, dup)
+        out["sel"] = dup["id"]
+    elif action in ("forward", "backward"):
+        j = i + 1 if action == "forward" else i - 1
+        if 0 <= j < len(layers):
+            layers[i], layers[j] = layers[j], layers[i]
+    elif action == "flip_h":
+        lay["flip_h"] = not lay["flip_h"]
+    elif action == "flip_v":
+        lay["flip_v"] = not lay["flip_v"]
+    elif action == "rotate":
+        cx, cy = lay["x"] + lay["w"] / 2, lay["y"] + lay["h"] / 2
+        lay["rot"] = (lay["rot"] + 90) % 360
+        lay["w"], lay["h"] = lay["h"], lay["w"]
+        lay["x"], lay["y"] = cx - lay["w"] / 2, cy - lay["h"] / 2
+    elif action == "opacity":
+        lay["opacity"] = _number(value, "Opacity", 0, 100) / 100
+    elif action == "rename":
+        name = str(value or "").strip()[:80]
+        if not name:
+            raise CompositionError("A layer needs a name.")
+        lay["name"] = name
+    elif action in ("x", "y", "w", "h"):
+        _set_geometry(out, lay, action, value, keep_aspect=keep_aspect)
+    else:
+        raise CompositionError(f"Unknown action {action!r}.")
+    return out
+
+
+def _number(value: Any, label: str, lo: float, hi: float) -> float:
+    """A finite number within bounds, or CompositionError naming the field."""
+    try:
+        num = float(value)
+    except (TypeError, ValueError):
+        raise CompositionError(f"{label} must be a number.") from None
+    if not math.isfinite(num) or not lo <= num <= hi:
+        raise CompositionError(f"{label} must be between {lo:g} and {hi:g}.")
+    return num
+
+
+def _limits(bg: Mapping[str, Any]) -> tuple[float, float]:
+    """How far off the canvas a layer may go, and how large it may be."""
+    side = max(bg["w"], bg["h"])
+    return 10.0 * side, 10.0 * side
+
+
+def _set_geometry(comp: Comp, lay: Layer, field: str, value: Any, *, keep_aspect: bool) -> None:
+    """Set one of x, y, w, h from a field; with the aspect kept, w and h move together."""
+    reach, biggest = _limits(comp["bg"])
+    if field in ("x", "y"):
+        lay[field] = _number(value, field.upper(), -reach, reach)
+        return
+    size = _number(value, "Width" if field == "w" else "Height", 1, biggest)
+    aspect = natural_aspect(lay)
+    lay[field] = size
+    if keep_aspect:
+        if field == "w":
+            lay["h"] = size / aspect
+        else:
+            lay["w"] = size * aspect
+
+
+def apply_relayout(
+    comp: Comp, relayout: Mapping[str, Any], *, keep_aspect: bool, snap: bool
+) -> Comp:
+    """Apply a figure's ``shapes[i].x0..y1`` relayout (a drag) as the browser script does.
+
+    The same rules run in ``assets/dashapp.js`` for the drag itself (no server round
+    trip); this copy serves tests and the server-side merge.
+    """
+    out = copy.deepcopy(comp)
+    for i, lay in enumerate(out["layers"]):
+        keys = [f"shapes[{i}].{k}" for k in ("x0", "y0", "x1", "y1")]
+        if not all(k in relayout for k in keys):
+            continue
+        x0, y0, x1, y1 = (float(relayout[k]) for k in keys)
+        new = drag_geometry(
+            lay, out["bg"], (min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)), keep_aspect, snap
+        )
+        lay.update(new)
+        out["sel"] = lay["id"]
+    return out
+
+
+def drag_geometry(
+    lay: Mapping[str, Any],
+    bg: Mapping[str, Any],
+    shape: tuple[float, float, float, float],
+    keep_aspect: bool,
+    snap: bool,
+) -> dict[str, float]:
+    """A layer's new ``x, y, w, h`` after its shape was dragged or resized to ``shape``."""
+    x0, y0, x1, y1 = shape
+    w, h = x1 - x0, y1 - y0
+    moved_only = abs(w - lay["w"]) < 0.5 and abs(h - lay["h"]) < 0.5
+    if moved_only:
+        w, h = lay["w"], lay["h"]
+        if snap:
+            x0 = _snap(x0, w, bg["w"], max(bg["w"], bg["h"]) * SNAP_FRACTION)
+            y0 = _snap(y0, h, bg["h"], max(bg["w"], bg["h"]) * SNAP_FRACTION)
+        return {"x": x0, "y": y0, "w": w, "h": h}
+    w, h = max(w, 1.0), max(h, 1.0)
+    if keep_aspect:
+        aspect = natural_aspect(lay)
+        if abs(w / lay["w"] - 1) >= abs(h / lay["h"] - 1):
+            h = w / aspect
+        else:
+            w = h * aspect
+        # The handle that moved decides which edges stay put.
+        if abs(x0 - lay["x"]) > 0.5:
+            x0 = x1 - w
+        if abs(y0 - lay["y"]) > 0.5:
+            y0 = y1 - h
+    return {"x": x0, "y": y0, "w": w, "h": h}
+
+
+def _snap(start: float, size: float, extent: float, within: float) -> float:
+    """Move ``start`` so an edge or the centre meets the canvas edge or centre, if close."""
+    best = start
+    best_d = within
+    for target in (0.0, extent - size, (extent - size) / 2):
+        d = abs(start - target)
+        if d <= best_d:
+            best, best_d = target, d
+    return best
+
+
+def merge_geometry(comp: Comp, geom: Any) -> Comp:
+    """Fold the browser's drag results (``{"sel", "boxes": {id: [x, y, w, h]}}``) in, checked."""
+    if not isinstance(geom, dict) or comp["bg"] is None:
+        return comp
+    out = copy.deepcopy(comp)
+    reach, biggest = _limits(out["bg"])
+    boxes: dict[str, Any] = geom["boxes"] if isinstance(geom.get("boxes"), dict) else {}
+    for lay in out["layers"]:
+        vals = boxes.get(lay["id"])
+        if not (isinstance(vals, list) and len(vals) == 4):
+            continue
+        try:
+            x = _number(vals[0], "X", -reach, reach)
+            y = _number(vals[1], "Y", -reach, reach)
+            w = _number(vals[2], "Width", 1, biggest)
+            h = _number(vals[3], "Height", 1, biggest)
+        except CompositionError:
+            continue
+        lay.update(x=x, y=y, w=w, h=h)
+    if any(lay["id"] == geom.get("sel") for lay in out["layers"]):
+        out["sel"] = geom["sel"]
+    return out
+
+
+def sanitize(raw: Any, store: UploadStore) -> tuple[Comp, list[str]]:
+    """Rebuild a composition the browser sent from what the server knows; say what was dropped."""
+    notes: list[str] = []
+    if not isinstance(raw, dict) or not store.valid_session(raw.get("session")):
+        return empty(store.new_session()), notes
+    sid = raw["session"]
+    comp = empty(sid)
+    bg = raw.get("bg")
+    bg_info = store.info(sid, bg.get("image")) if isinstance(bg, dict) else None
+    if bg is not None and bg_info is None:
+        notes.append("The background's upload has expired; upload it again.")
+    if bg_info is not None:
+        comp["bg"] = {
+            "image": bg_info.id,
+            "name": bg_info.name,
+            "w": bg_info.width,
+            "h": bg_info.height,
+        }
+    layers: list[Any] = raw["layers"] if isinstance(raw.get("layers"), list) else []
+    seen: set[str] = set()
+    for item in layers[:MAX_LAYERS]:
+        lay = _layer(item, comp, store, seen)
+        if lay is None:
+            notes.append("A layer whose upload has expired or is unreadable was removed.")
+            continue
+        seen.add(lay["id"])
+        comp["layers"].append(lay)
+    if raw.get("sel") in seen:
+        comp["sel"] = raw["sel"]
+    return comp, sorted(set(notes))
+
+
+def _layer(item: Any, comp: Comp, store: UploadStore, seen: set[str]) -> Layer | None:
+    """One checked layer, or None when anything about it is wrong."""
+    if comp["bg"] is None or not isinstance(item, dict):
+        return None
+    info = store.info(comp["session"], item.get("image"))
+    lid = item.get("id")
+    if info is None or not isinstance(lid, str) or len(lid) != 8 or lid in seen:
+        return None
+    if item.get("rot") not in ROTATIONS:
+        return None
+    reach, biggest = _limits(comp["bg"])
+    try:
+        geometry = {
+            "x": _number(item.get("x"), "X", -reach, reach),
+            "y": _number(item.get("y"), "Y", -reach, reach),
+            "w": _number(item.get("w"), "Width", 1, biggest),
+            "h": _number(item.get("h"), "Height", 1, biggest),
+            "opacity": _number(item.get("opacity"), "Opacity", 0, 1),
+        }
+    except CompositionError:
+        return None
+    return {
+        "id": lid,
+        "image": info.id,
+        "name": str(item.get("name") or info.name)[:80],
+        "iw": info.width,
+        "ih": info.height,
+        **geometry,
+        "flip_h": item.get("flip_h") is True,
+        "flip_v": item.get("flip_v") is True,
+        "rot": item["rot"],
+    }
+
+
+def to_recipe(comp: Comp) -> dict[str, Any]:
+    """A small JSON-able recipe of the composition that refers to the uploads by id."""
+    bg = comp["bg"]
+    keys = ("image", "name", "x", "y", "w", "h", "opacity", "flip_h", "flip_v", "rot")
+    return {
+        RECIPE_KEY: 1,
+        "background": None if bg is None else {k: bg[k] for k in ("image", "name", "w", "h")},
+        "layers": [{k: lay[k] for k in keys} for lay in comp["layers"]],
+    }
+
+
+def apply_recipe(comp: Comp, recipe: Any, store: UploadStore) -> tuple[Comp, list[str]]:
+    """Lay a recipe onto the composition's background (or the recipe's own, if it is here)."""
+    if not isinstance(recipe, dict) or recipe.get(RECIPE_KEY) != 1:
+        raise CompositionError("This file is not a dashapp compositor recipe.")
+    sid = comp["session"]
+    rbg = recipe.get("background")
+    if not isinstance(rbg, dict):
+        raise CompositionError("The recipe has no background size.")
+    try:
+        rw = _number(rbg.get("w"), "Recipe width", 1, 1e6)
+        rh = _number(rbg.get("h"), "Recipe height", 1, 1e6)
+    except CompositionError as exc:
+        raise CompositionError(f"The recipe is damaged: {exc}") from None
+    out = copy.deepcopy(comp)
+    if out["bg"] is None:
+        info = store.info(sid, rbg.get("image"))
+        if info is None:
+            raise CompositionError("Upload a background first: the recipe's own is not here.")
+        out = set_background(out, info)
+    bg = out["bg"]
+    notes: list[str] = []
+    items: list[Any] = recipe["layers"] if isinstance(recipe.get("layers"), list) else []
+    fresh: list[Layer] = []
+    for item in items[:MAX_LAYERS]:
+        candidate = {**item, "id": secrets.token_hex(4)} if isinstance(item, dict) else None
+        # Geometry is checked against the recipe's background, then rescaled.
+        probe = {**out, "bg": {**bg, "w": rw, "h": rh}}
+        lay = _layer(candidate, probe, store, set())
+        if lay is None:
+            name = item.get("name") if isinstance(item, dict) else None
+            notes.append(f"Skipped layer {name or '?'}: its upload is not in this session.")
+            continue
+        fresh.append(_rescale(lay, rw, rh, bg["w"], bg["h"]))
+    if not fresh and items:
+        raise CompositionError("None of the recipe's layers refer to uploads in this session.")
+    out["layers"] = fresh
+    out["sel"] = fresh[-1]["id"] if fresh else None
+    return out, notes
+
+
+def push(hist: Any, previous: Comp) -> dict[str, list[Comp]]:
+    """History after an edit: the previous state on the undo stack, redo cleared."""
+    past = hist.get("past", []) if isinstance(hist, dict) else []
+    past = [*past, previous][-HISTORY_STEPS:] if isinstance(past, list) else [previous]
+    return {"past": past, "future": []}
+
+
+def undo(hist: Any, current: Comp, *, redo: bool = False) -> tuple[Any, dict[str, list[Comp]]]:
+    """Step back (or forward with ``redo``); returns the state to show and the new history."""
+    past = list(hist.get("past", [])) if isinstance(hist, dict) else []
+    future = list(hist.get("future", [])) if isinstance(hist, dict) else []
+    source, other = (future, past) if redo else (past, future)
+    if not source:
+        raise CompositionError("Nothing to redo." if redo else "Nothing to undo.")
+    state = source.pop() if not redo else source.pop(0)
+    if redo:
+        other.append(current)
+    else:
+        other.insert(0, current)
+    return state, {"past": past, "future": future}
+
+
+def figure(comp: Comp, url: PreviewUrl) -> dict[str, Any]:
+    """The Plotly figure: the background as a layout image, each layer an image on a shape."""
+    bg = comp["bg"]
+    width, height = (bg["w"], bg["h"]) if bg else (1600, 900)
+    images: list[dict[str, Any]] = []
+    shapes: list[dict[str, Any]] = []
+    common = {"xref": "x", "yref": "y", "xanchor": "left", "yanchor": "top", "sizing": "stretch"}
+    if bg:
+        images.append(
+            {
+                **common,
+                "source": url(bg["image"], None),
+                "x": 0,
+                "y": 0,
+                "sizex": width,
+                "sizey": height,
+                "layer": "below",
+            }
+        )
+    for lay in comp["layers"]:
+        images.append(
+            {
+                **common,
+                "source": url(lay["image"], lay),
+                "x": lay["x"],
+                "y": lay["y"],
+                "sizex": lay["w"],
+                "sizey": lay["h"],
+                "opacity": lay["opacity"],
+                "layer": "above",
+            }
+        )
+        shapes.append(shape(lay, lay["id"] == comp.get("sel")))
+    axis = {"visible": False, "showgrid": False, "zeroline": False, "fixedrange": False}
+    return {
+        "data": [],
+        "layout": {
+            "xaxis": {**axis, "range": [0, width], "constrain": "domain"},
+            "yaxis": {
+                **axis,
+                "range": [height, 0],
+                "scaleanchor": "x",
+                "scaleratio": 1,
+                "constrain": "domain",
+            },
+            "images": images,
+            "shapes": shapes,
+            "margin": {"l": 0, "r": 0, "t": 0, "b": 0},
+            "paper_bgcolor": "rgba(0,0,0,0)",
+            "plot_bgcolor": "rgba(0,0,0,0)",
+            "dragmode": "pan",
+            "uirevision": bg["image"] if bg else "empty",
+            "showlegend": False,
+        },
+    }
+
+
+def shape(lay: Mapping[str, Any], is_selected: bool) -> dict[str, Any]:
+    """The editable rectangle a layer's image is bound to."""
+    return {
+        "type": "rect",
+        "xref": "x",
+        "yref": "y",
+        "x0": lay["x"],
+        "y0": lay["y"],
+        "x1": lay["x"] + lay["w"],
+        "y1": lay["y"] + lay["h"],
+        "line": {
+            "color": "#0d6efd" if is_selected else "rgba(128,128,128,0.8)",
+            "width": 2 if is_selected else 1,
+            "dash": "solid" if is_selected else "dot",
+        },
+        "fillcolor": "rgba(0,0,0,0)",
+        "layer": "above",
+        "editable": True,
+        "name": lay["id"],
+    }

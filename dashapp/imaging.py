@@ -1,0 +1,145 @@
+"""Decoding untrusted image uploads safely, normalising them, and making previews."""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+# Raster formats we accept, as Pillow names its decoders (camera JPEGs open as MPO).
+ACCEPTED_FORMATS = ("PNG", "JPEG", "WEBP", "GIF", "BMP")
+FORMAT_NAMES = "PNG, JPEG, WebP, GIF or BMP"
+ROTATIONS = (0, 90, 180, 270)
+
+
+class ImageRejected(ValueError):
+    """An upload is not an image we can use; the message says why, for the user."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What an upload may be: bytes on the wire and pixels once decoded."""
+
+    max_bytes: int = 25 * 1024 * 1024
+    max_pixels: int = 60_000_000
+
+
+def _looks_like_vector(head: bytes) -> bool:
+    """SVG, PDF, EPS and other vector or markup formats, by their first bytes."""
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    return text.startswith((b"<?xml", b"<svg", b"<!doctype", b"<html", b"%pdf", b"%!ps"))
+
+
+def _mb(size: int) -> str:
+    """Bytes as MB (2**20) with at most one decimal, as the browser-side check words it."""
+    return f"{size / 1048576:.1f}".removesuffix(".0")
+
+
+def decode(data: bytes, limits: Limits) -> Image.Image:
+    """Decode an upload into an RGB or RGBA image, or raise ImageRejected with a reason.
+
+    The pixel count is checked from the header before any pixel is decoded, so a
+    decompression bomb costs nothing; EXIF orientation is applied; CMYK, 16-bit,
+    greyscale and palette images (with their transparency) are converted.
+    """
+    if not data:
+        raise ImageRejected("The file is empty.")
+    if len(data) > limits.max_bytes:
+        raise ImageRejected(
+            f"The file is {_mb(len(data))} MB; the limit is {_mb(limits.max_bytes)} MB."
+        )
+    if _looks_like_vector(data[:256]):
+        raise ImageRejected(f"Vector and document formats are not supported; use {FORMAT_NAMES}.")
+    try:
+        with warnings.catch_warnings():
+            # Pillow warns (and errors at twice its own limit) about large images; our
+            # explicit check below replaces both.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS)
+    except Image.DecompressionBombError:
+        raise ImageRejected(
+            "The image has far more pixels than the limit of "
+            f"{limits.max_pixels / 1e6:.0f} megapixels."
+        ) from None
+    except UnidentifiedImageError:
+        raise ImageRejected(f"This is not an image we can read; use {FORMAT_NAMES}.") from None
+    except (OSError, ValueError, SyntaxError):
+        raise ImageRejected("The image is damaged and cannot be read.") from None
+    width, height = img.size
+    if width < 1 or height < 1:
+        raise ImageRejected("The image has no pixels.")
+    if width * height > limits.max_pixels:
+        raise ImageRejected(
+            f"The image is {width}x{height} ({width * height / 1e6:.0f} megapixels); "
+            f"the limit is {limits.max_pixels / 1e6:.0f} megapixels."
+        )
+    try:
+        img.seek(0)  # GIF and other animations: the first frame
+        img.load()
+        upright: Image.Image = ImageOps.exif_transpose(img) or img
+        return normalise(upright)
+    except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError):
+        raise ImageRejected("The image is truncated or damaged and cannot be read.") from None
+
+
+def normalise(img: Image.Image) -> Image.Image:
+    """Convert any Pillow mode to RGB, or RGBA when the image has transparency."""
+    mode = img.mode
+    if mode in ("RGB", "RGBA"):
+        return img
+    if mode == "P" or mode == "PA":
+        has_alpha = "transparency" in img.info or mode == "PA"
+        return img.convert("RGBA" if has_alpha else "RGB")
+    if mode in ("LA", "La", "RGBa"):
+        return img.convert("RGBA")
+    if mode == "CMYK":
+        return img.convert("RGB")  # Pillow already undoes Adobe's inverted CMYK JPEGs
+    if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+        # 16-bit (or 32-bit integer) greyscale: scale the full range to 8 bits.
+        return img.point(lambda v: v * (1 / 257)).convert("L").convert("RGB")
+    if mode == "F":
+        return img.convert("L").convert("RGB")
+    if "transparency" in img.info:
+        return img.convert("RGBA")
+    return img.convert("RGB")
+
+
+def has_alpha(img: Image.Image) -> bool:
+    """Whether any pixel is not fully opaque."""
+    if img.mode != "RGBA":
+        return False
+    lo, _hi = img.getchannel("A").getextrema()
+    return isinstance(lo, int | float) and lo < 255
+
+
+def transform(img: Image.Image, *, flip_h: bool, flip_v: bool, rot: int) -> Image.Image:
+    """Apply a layer's flips, then its clockwise rotation by a multiple of 90 degrees."""
+    if flip_h:
+        img = img.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+    if flip_v:
+        img = img.transpose(Image.Transpose.FLIP_TOP_BOTTOM)
+    turns = {90: Image.Transpose.ROTATE_270, 180: Image.Transpose.ROTATE_180}
+    if rot == 270:
+        img = img.transpose(Image.Transpose.ROTATE_90)
+    elif rot in turns:
+        img = img.transpose(turns[rot])
+    return img
+
+
+def preview(img: Image.Image, max_side: int) -> Image.Image:
+    """A copy whose longest side is at most ``max_side`` pixels."""
+    out = img.copy()
+    out.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+    return out
+
+
+def encode_preview(img: Image.Image) -> tuple[bytes, str]:
+    """Encode a preview: PNG when it has transparency, JPEG otherwise (smaller)."""
+    buf = io.BytesIO()
+    if has_alpha(img):
+        img.save(buf, "PNG", optimize=False, compress_level=6)
+        return buf.getvalue(), "image/png"
+    img.convert("RGB").save(buf, "JPEG", quality=85)
+    return buf.getvalue(), "image/jpeg"
