@@ -19,9 +19,7 @@ RED = (255, 0, 0, 255)
 
 
 def make_store(tmp_path: Path, preview_px: int = 1600) -> UploadStore:
-    return UploadStore(
-        tmp_path / "uploads", limits=Limits(), preview_px=preview_px, idle_s=3600
-    )
+    return UploadStore(tmp_path / "uploads", limits=Limits(), preview_px=preview_px, idle_s=3600)
 
 
 def setup(store: UploadStore, bg_size=(1000, 600), layer=None):
@@ -130,7 +128,8 @@ def test_co004_opacity_flip_rotate_in_the_render(tmp_path) -> None:
     comp = drag_to(comp, 0, 0, 100, 50)
     comp = composition.edit(comp, "opacity", 50)
     half = rendered(store, comp).getpixel((10, 10))
-    assert half[0] in (127, 128) and half[2] in (127, 128)  # red over blue at 50%
+    assert half[0] in (127, 128)
+    assert half[2] in (127, 128)
     comp = composition.edit(comp, "opacity", 100)
     comp = composition.edit(comp, "flip_h")
     assert rendered(store, comp).getpixel((10, 10))[:3] == (0, 255, 0)
@@ -140,7 +139,7 @@ def test_co004_opacity_flip_rotate_in_the_render(tmp_path) -> None:
     assert (lay["w"], lay["h"], lay["rot"]) == (50, 100, 90)
     assert (lay["x"] + 25, lay["y"] + 50) == (250, 225)  # rotated about its centre
     out = rendered(store, turned)
-    x0, y0, x1, y1 = composition.box(lay)
+    _x0, y0, x1, _y1 = composition.box(lay)
     assert out.getpixel((x1 - 5, y0 + 5))[:3] == (255, 0, 0)  # red corner now top-right
 
 
@@ -155,7 +154,8 @@ def test_co005_z_order_duplicate_delete(tmp_path) -> None:
     comp = composition.edit(comp, "forward")
     assert [lay["name"] for lay in comp["layers"]] == ["fg.png", "green.png"]
     dup = composition.edit(comp, "duplicate")
-    assert len(dup["layers"]) == 3 and dup["layers"][2]["name"] == "green.png copy"
+    assert len(dup["layers"]) == 3
+    assert dup["layers"][2]["name"] == "green.png copy"
     gone = composition.edit(dup, "delete")
     assert [lay["name"] for lay in gone["layers"]] == ["fg.png", "green.png"]
     with pytest.raises(CompositionError, match="Select a layer"):
@@ -180,7 +180,8 @@ def test_co007_layer_partly_off_canvas_and_huge(tmp_path) -> None:
     comp, _ = setup(store)
     comp = drag_to(comp, -50, -20, 50, 30)
     out = rendered(store, comp)
-    assert out.getpixel((0, 0)) == RED and out.getpixel((49, 29)) == RED
+    assert out.getpixel((0, 0)) == RED
+    assert out.getpixel((49, 29)) == RED
     assert out.getpixel((50, 5)) == BLUE
     # Scaled 100x past the canvas: only the visible part is resampled.
     comp = drag_to(comp, -5000, -2500, 5000, 2500)
@@ -189,19 +190,22 @@ def test_co007_layer_partly_off_canvas_and_huge(tmp_path) -> None:
 
 def test_co008_browser_state_is_rebuilt_from_what_the_server_knows(tmp_path) -> None:
     store = make_store(tmp_path)
-    comp, sid = setup(store)
+    comp, _sid = setup(store)
     hostile = json.loads(json.dumps(comp))
     hostile["bg"]["w"] = 10**9  # the size comes from the stored image, not the browser
     hostile["layers"][0]["x"] = "1; DROP TABLE"
     hostile["layers"].append({**comp["layers"][0], "id": "ffffffff", "image": "../../etc"})
     clean, notes = composition.sanitize(hostile, store)
     assert clean["bg"]["w"] == 1000
-    assert clean["layers"] == [] and len(notes) == 1
+    assert clean["layers"] == []
+    assert len(notes) == 1
     other = store.new_session()
     stolen, _ = composition.sanitize({**comp, "session": other}, store)
-    assert stolen["bg"] is None and stolen["layers"] == []  # another session's ids mean nothing
+    assert stolen["bg"] is None
+    assert stolen["layers"] == []
     fresh, _ = composition.sanitize({"session": "../../x"}, store)
-    assert store.valid_session(fresh["session"]) and fresh["session"] != "../../x"
+    assert store.valid_session(fresh["session"])
+    assert fresh["session"] != "../../x"
     for junk in (None, [], "x", {"session": 5}):
         assert composition.sanitize(junk, store)[0]["layers"] == []
 
@@ -213,7 +217,8 @@ def test_co009_recipe_round_trip_and_other_background(tmp_path) -> None:
     recipe = json.loads(json.dumps(composition.to_recipe(comp)))
     assert len(json.dumps(recipe)) < 1000
     again, notes = composition.apply_recipe(composition.empty(sid), recipe, store)
-    assert notes == [] and again["bg"] == comp["bg"]
+    assert notes == []
+    assert again["bg"] == comp["bg"]
     assert composition.box(again["layers"][0]) == (100, 100, 300, 200)
     big = store.add(sid, encode(solid((2000, 1500), (0, 0, 255)), "PNG"), "big.png")
     other = composition.set_background(composition.empty(sid), big)
@@ -253,6 +258,8 @@ def test_co011_figure_is_small_and_uses_preview_urls(tmp_path) -> None:
     comp, _ = setup(make_store(tmp_path), bg_size=(6000, 4000))
     fig = composition.figure(comp, lambda image, lay: f"/compositor/files/s/{image}/preview")
     text = json.dumps(fig)
-    assert "base64" not in text and len(text) < 5000
+    assert "base64" not in text
+    assert len(text) < 5000
     y = fig["layout"]["yaxis"]
-    assert y["range"] == [4000, 0] and y["scaleanchor"] == "x"  # y down, aspect locked
+    assert y["range"] == [4000, 0]
+    assert y["scaleanchor"] == "x"

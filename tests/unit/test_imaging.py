@@ -26,7 +26,8 @@ def test_im001_png_with_alpha_keeps_transparency() -> None:
 @pytest.mark.parametrize("fmt", ["JPEG", "WEBP", "BMP"])
 def test_im002_opaque_formats_decode_to_rgb(fmt: str) -> None:
     out = imaging.decode(encode(solid((16, 8), (200, 100, 50)), fmt), LIMITS)
-    assert out.mode == "RGB" and out.size == (16, 8)
+    assert out.mode == "RGB"
+    assert out.size == (16, 8)
     assert all(abs(a - b) <= 6 for a, b in zip(out.getpixel((8, 4)), (200, 100, 50), strict=True))
 
 
@@ -34,7 +35,8 @@ def test_im003_webp_with_alpha_and_lossless() -> None:
     img = quadrants()
     img.putpixel((0, 0), (1, 2, 3, 0))
     out = imaging.decode(encode(img, "WEBP", lossless=True), LIMITS)
-    assert out.mode == "RGBA" and out.getpixel((0, 0))[3] == 0
+    assert out.mode == "RGBA"
+    assert out.getpixel((0, 0))[3] == 0
     assert out.getpixel((30, 15)) == (255, 255, 255, 255)
 
 
@@ -60,22 +62,28 @@ def test_im006_cmyk_16_bit_palette_and_grey_convert() -> None:
     cmyk = imaging.decode(encode(solid((8, 8), (0, 255, 255, 0), "CMYK"), "JPEG"), LIMITS)
     assert cmyk.mode == "RGB"
     r, g, b = cmyk.getpixel((4, 4))
-    assert r > 200 and g < 60 and b < 60  # cyan 0, magenta+yellow full: red
+    assert r > 200
+    assert g < 60
+    assert b < 60
     deep = Image.new("I;16", (8, 8), 65535)
     deep.putpixel((0, 0), 0)
     out16 = imaging.decode(encode(deep, "PNG"), LIMITS)
     assert out16.mode == "RGB"
-    assert out16.getpixel((4, 4)) == (255, 255, 255) and out16.getpixel((0, 0)) == (0, 0, 0)
+    assert out16.getpixel((4, 4)) == (255, 255, 255)
+    assert out16.getpixel((0, 0)) == (0, 0, 0)
     pal = Image.new("P", (8, 8), 0)
     pal.putpalette([0, 0, 255, 9, 9, 9] + [0] * 762)
     pal.putpixel((1, 1), 1)
     outp = imaging.decode(encode(pal, "PNG", transparency=1), LIMITS)
-    assert outp.mode == "RGBA" and outp.getpixel((1, 1))[3] == 0
+    assert outp.mode == "RGBA"
+    assert outp.getpixel((1, 1))[3] == 0
     assert outp.getpixel((0, 0)) == (0, 0, 255, 255)
     grey = imaging.decode(encode(solid((8, 8), (77,), "L"), "PNG"), LIMITS)
-    assert grey.mode == "RGB" and grey.getpixel((0, 0)) == (77, 77, 77)
+    assert grey.mode == "RGB"
+    assert grey.getpixel((0, 0)) == (77, 77, 77)
     la = imaging.decode(encode(solid((8, 8), (77, 100), "LA"), "PNG"), LIMITS)
-    assert la.mode == "RGBA" and la.getpixel((0, 0)) == (77, 77, 77, 100)
+    assert la.mode == "RGBA"
+    assert la.getpixel((0, 0)) == (77, 77, 77, 100)
 
 
 @pytest.mark.parametrize(
@@ -117,7 +125,10 @@ def test_im010_pixels_just_over_the_limit_are_refused() -> None:
     data = encode(solid((2001, 2000), (0, 0, 0)), "PNG")
     with pytest.raises(ImageRejected, match="the limit is 4 megapixels"):
         imaging.decode(data, LIMITS)
-    assert imaging.decode(encode(solid((2000, 2000), (0, 0, 0)), "PNG"), LIMITS).size == (2000, 2000)
+    assert imaging.decode(encode(solid((2000, 2000), (0, 0, 0)), "PNG"), LIMITS).size == (
+        2000,
+        2000,
+    )
 
 
 def test_im011_transform_flips_then_rotates_clockwise() -> None:
@@ -137,7 +148,8 @@ def test_im012_preview_is_bounded_and_encoded_by_alpha() -> None:
     small = imaging.preview(solid((4000, 1000), (1, 2, 3)), 1600)
     assert small.size == (1600, 400)
     data, mime = imaging.encode_preview(small)
-    assert mime == "image/jpeg" and data[:2] == b"\xff\xd8"
+    assert mime == "image/jpeg"
+    assert data[:2] == b"\xff\xd8"
     data, mime = imaging.encode_preview(quadrants().copy())
     assert mime == "image/jpeg"  # RGBA but fully opaque
     see_through = Image.new("RGBA", (4, 4), (0, 0, 0, 0))

@@ -59,7 +59,8 @@ def test_us004_idle_sessions_are_swept(store) -> None:
     past = time.time() - 7200
     os.utime(store.root / old, (past, past))
     assert store.sweep() == 1
-    assert not (store.root / old).exists() and (store.root / new).exists()
+    assert not (store.root / old).exists()
+    assert (store.root / new).exists()
 
 
 def test_us005_rejected_upload_leaves_nothing(store) -> None:
