@@ -1,0 +1,127 @@
+"""The Compositor in headless Chromium: upload, drag with the mouse, render, download, check."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from components.ids import Compositor as C
+from dashapp import composition
+from tests.conftest import LiveServer
+from tests.image_fixtures import encode, solid
+
+BG = (20, 60, 200)
+LAYER = (250, 40, 40, 255)
+
+
+def upload(page, zone: str, path: Path) -> None:
+    """Drop a file on an upload zone (through its file input, as a click would)."""
+    page.set_input_files(f"#{zone} input[type=file]", str(path))
+
+
+def fields(page) -> tuple[int, int, int, int]:
+    """The exact position and size fields of the selected layer."""
+    return tuple(int(page.input_value(f"#{cid}")) for cid in (C.X, C.Y, C.W, C.H))
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> dict[str, Path]:
+    paths = {
+        "bg": tmp_path / "background.png",
+        "layer": tmp_path / "red.png",
+        "text": tmp_path / "notes.png",
+    }
+    paths["bg"].write_bytes(encode(solid((1200, 800), BG), "PNG"))
+    paths["layer"].write_bytes(encode(solid((300, 200), LAYER, "RGBA"), "PNG"))
+    paths["text"].write_bytes(b"this is not an image")
+    return paths
+
+
+def test_bc001_drag_a_layer_render_and_download(page, live_server: LiveServer, files, tmp_path):
+    page.goto(live_server.url("/compositor"))
+    page.wait_for_selector(f"#{C.ROOT}")
+    upload(page, C.BG_UPLOAD, files["bg"])
+    page.wait_for_selector(f"#{C.BG_INFO}:has-text('1200×800')")
+    upload(page, C.LAYER_UPLOAD, files["layer"])
+    page.wait_for_selector(".layer-list .list-group-item.active:has-text('red.png')")
+    assert fields(page) == (450, 300, 300, 200)  # centred on the background
+    page.wait_for_load_state("networkidle")
+
+    shape = page.locator(".shapelayer path").first
+    box = shape.bounding_box()
+    start = (box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    page.mouse.move(*start)
+    page.mouse.down()
+    for step in range(1, 21):  # like a hand: many small moves
+        page.mouse.move(start[0] - 8 * step, start[1] - 4 * step)
+    page.mouse.up()
+    page.wait_for_timeout(800)
+    assert requests == [], "a drag must not talk to the server"
+    x, y, w, h = fields(page)
+    assert (w, h) == (300, 200)
+    assert x < 400 and y < 280  # it moved up and left, by about 160x80 screen px
+    image = page.evaluate(
+        "() => document.querySelector('#compositor-canvas .js-plotly-plot').layout.images[1]"
+    )
+    assert (round(image["x"]), round(image["y"])) == (x, y)  # the image followed its shape
+
+    page.reload()
+    page.wait_for_selector(".layer-list .list-group-item.active")
+    page.wait_for_function(f"document.getElementById('{C.X}').value === '{x}'")
+    assert fields(page) == (x, y, w, h)  # the composition survived the reload
+
+    page.click(f"#{C.RENDER}")
+    link = page.wait_for_selector(f"#{C.RESULT} a.btn:has-text('Download')", timeout=30_000)
+    with page.expect_download() as download:
+        link.click()
+    saved = tmp_path / "out.png"
+    download.value.save_as(saved)
+    with Image.open(saved) as out:
+        assert out.size == (1200, 800)
+        assert out.mode == "RGBA"
+        for px, py in ((x, y), (x + w - 1, y), (x, y + h - 1), (x + w - 1, y + h - 1)):
+            assert out.getpixel((px, py)) == LAYER, (px, py)
+        for px, py in ((x - 1, y + 5), (x + w, y + 5), (x + 5, y - 1), (x + 5, y + h)):
+            assert out.getpixel((px, py)) == (*BG, 255), (px, py)
+    assert page.watch.problems() == []
+
+
+def test_bc002_a_bad_file_gets_a_message_next_to_its_zone(page, live_server, files) -> None:
+    page.goto(live_server.url("/compositor"))
+    page.wait_for_selector(f"#{C.ROOT}")
+    upload(page, C.BG_UPLOAD, files["text"])
+    message = page.wait_for_selector(f"#{C.BG_MESSAGE} .text-danger")
+    assert "not an image we can read" in message.inner_text()
+    assert page.is_visible(f"#{C.CANVAS_EMPTY}")
+    assert page.watch.problems() == []
+
+
+def test_bc003_the_browser_drag_rules_match_the_server_copy(page, live_server) -> None:
+    page.goto(live_server.url("/compositor"))
+    page.wait_for_selector(f"#{C.ROOT}")
+    bg = {"w": 1000, "h": 600}
+    lay = {"x": 450, "y": 275, "w": 100, "h": 50, "iw": 100, "ih": 50, "rot": 0}
+    cases = [
+        ((10, 20, 110, 70), True, True),
+        ((7, 300, 107, 350), True, True),
+        ((444, 271, 544, 321), False, True),
+        ((450, 275, 750, 300), True, False),
+        ((500, 280, 550, 325), True, False),
+        ((450, 275, 750, 300), False, False),
+        ((0, 0, 20, 400), True, False),
+    ]
+    for shape, keep, snap in cases:
+        for rot in (0, 90):
+            layer = {**lay, "rot": rot}
+            expected = composition.drag_geometry(layer, bg, shape, keep, snap)
+            got = page.evaluate(
+                "([l, b, s, k, n]) => window.dash_clientside.dashappCompositor"
+                ".dragGeometry(l, b, s, k, n)",
+                [layer, bg, list(shape), keep, snap],
+            )
+            assert got == pytest.approx(expected), json.dumps([shape, keep, snap, rot])
