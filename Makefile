@@ -32,7 +32,7 @@ format: install-dev
 	$(BIN)/ruff format .
 
 screenshots: install-dev chromium
-	DASHAPP_SCREENSHOTS=docs/screenshots $(BIN)/pytest tests/browser/test_smoke.py -k bs001 -q
+	DASHAPP_SCREENSHOTS=docs/screenshots $(BIN)/pytest tests/browser/test_smoke.py tests/browser/test_compositor.py -k 'bs001 or bc001' -q
 
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev

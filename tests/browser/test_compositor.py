@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
 from components.ids import Compositor as C
+from components.ids import Shell
 from dashapp import composition
 from tests.conftest import LiveServer
 from tests.image_fixtures import encode, solid
 
+SHOTS = os.environ.get("DASHAPP_SCREENSHOTS")  # a folder: save screenshots for the README
 BG = (20, 60, 200)
 LAYER = (250, 40, 40, 255)
 
@@ -64,7 +67,8 @@ def test_bc001_drag_a_layer_render_and_download(page, live_server: LiveServer, f
     assert requests == [], "a drag must not talk to the server"
     x, y, w, h = fields(page)
     assert (w, h) == (300, 200)
-    assert x < 400 and y < 280  # it moved up and left, by about 160x80 screen px
+    assert x < 400
+    assert y < 280
     image = page.evaluate(
         "() => document.querySelector('#compositor-canvas .js-plotly-plot').layout.images[1]"
     )
@@ -89,6 +93,14 @@ def test_bc001_drag_a_layer_render_and_download(page, live_server: LiveServer, f
         for px, py in ((x - 1, y + 5), (x + w, y + 5), (x + 5, y - 1), (x + 5, y + h)):
             assert out.getpixel((px, py)) == (*BG, 255), (px, py)
     assert page.watch.problems() == []
+    if SHOTS:
+        page.wait_for_selector(f"#{C.RESULT} img")
+        page.click(f"#{Shell.THEME_SWITCH}")
+        page.wait_for_function("document.documentElement.dataset.bsTheme === 'dark'")
+        page.evaluate("window.scrollTo(0, 0)")
+        page.wait_for_timeout(500)
+        Path(SHOTS).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=f"{SHOTS}/compositor-work-dark.png")
 
 
 def test_bc002_a_bad_file_gets_a_message_next_to_its_zone(page, live_server, files) -> None:

@@ -1,0 +1,258 @@
+"""Compositor figures (issue 5), each against a baseline measured in the same run.
+
+    .venv/bin/python bench/compositor.py
+
+Prints:
+  1. render of a 3840x2160 background with 5 RGBA layers (mixed sizes, opacity, one
+     flipped) through the app's code, divided by a bare Pillow alpha_composite pipeline
+     doing the same work from the same files (target <= 1.5);
+  2. bytes of the figure JSON the browser gets for a 6000x4000 background with 5 layers
+     (target < 200 kB), next to the bytes of the background itself as a PNG data URL;
+  3. peak memory above the idle process while rendering and saving that 24-megapixel
+     composition, divided by the output image's size in memory (target < 4);
+  4. requests to the server during one mouse drag of a layer in headless Chromium
+     (target 0), next to the requests one button click makes (so the counter works).
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from PIL import Image, ImageChops, ImageStat  # noqa: E402
+
+from dashapp import composition, render  # noqa: E402
+from dashapp.imaging import Limits  # noqa: E402
+from dashapp.upload_store import UploadStore  # noqa: E402
+
+LAYERS = [  # (width, height, opacity, flip_h, placed at x, y, w, h as a share of the canvas)
+    (1200, 800, 1.0, False, (0.05, 0.05, 0.30, 0.30)),
+    (640, 640, 0.7, True, (0.40, 0.10, 0.20, 0.35)),
+    (2000, 1000, 0.5, False, (0.20, 0.50, 0.60, 0.30)),
+    (300, 300, 1.0, False, (0.80, 0.70, 0.15, 0.25)),
+    (1600, 1200, 0.85, False, (0.55, 0.05, 0.40, 0.40)),
+]
+
+
+def layer_image(w: int, h: int, seed: int) -> Image.Image:
+    """An RGBA image with a gradient and a transparent border (real alpha work)."""
+    base = Image.linear_gradient("L").resize((w, h))
+    img = Image.merge(
+        "RGBA",
+        (
+            base,
+            base.rotate(90 * seed),
+            base.transpose(Image.Transpose.FLIP_LEFT_RIGHT),
+            Image.new("L", (w, h), 255),
+        ),
+    )
+    img.paste((0, 0, 0, 0), (0, 0, w, h // 10))
+    return img
+
+
+def build(store: UploadStore, size: tuple[int, int]) -> composition.Comp:
+    """Store a background and the 5 layers; place them as LAYERS says."""
+    sid = store.new_session()
+    bg_img = Image.linear_gradient("L").resize(size).convert("RGB")
+    comp = composition.set_background(composition.empty(sid), store.add_image(sid, bg_img, "bg"))
+    for i, (w, h, opacity, flip, (fx, fy, fw, fh)) in enumerate(LAYERS):
+        info = store.add_image(sid, layer_image(w, h, i), f"layer{i}")
+        comp = composition.add_layer(comp, info)
+        lay = comp["layers"][-1]
+        lay.update(
+            x=fx * size[0],
+            y=fy * size[1],
+            w=fw * size[0],
+            h=fh * size[1],
+            opacity=opacity,
+            flip_h=flip,
+        )
+    return comp
+
+
+def bare_pillow(store: UploadStore, comp: composition.Comp) -> Image.Image:
+    """The same composition written directly with Pillow: the baseline."""
+    sid = comp["session"]
+    with Image.open(store.original_path(sid, comp["bg"]["image"])) as f:
+        base = f.convert("RGBA")
+    for lay in comp["layers"]:
+        with Image.open(store.original_path(sid, lay["image"])) as f:
+            img = f.convert("RGBA")
+        if lay["flip_h"]:
+            img = img.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+        x0, y0, x1, y1 = composition.box(lay)
+        img = img.resize((x1 - x0, y1 - y0), Image.Resampling.LANCZOS)
+        if lay["opacity"] < 1:
+            img.putalpha(img.getchannel("A").point(lambda a, o=lay["opacity"]: round(a * o)))
+        base.alpha_composite(img, dest=(x0, y0))
+    return base
+
+
+def figure_1(tmp: Path, repeat: int = 5) -> None:
+    """Render through the app vs bare Pillow."""
+    store = UploadStore(tmp / "f1", limits=Limits(), preview_px=1600, idle_s=3600)
+    comp = build(store, (3840, 2160))
+    sid = comp["session"]
+    ours, bare = [], []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        a = render.render(comp, lambda image_id: store.open(sid, image_id))
+        ours.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        b = bare_pillow(store, comp)
+        bare.append(time.perf_counter() - t0)
+    diff = ImageStat.Stat(ImageChops.difference(a, b)).mean
+    o, p = statistics.median(ours), statistics.median(bare)
+    print(f"1. render 3840x2160 + 5 RGBA layers (median of {repeat})")
+    print(f"   bare Pillow alpha_composite pipeline (baseline) {p * 1000:7.0f} ms")
+    print(
+        f"   the app's render                                {o * 1000:7.0f} ms  ratio {o / p:.2f}  (target <= 1.5)"
+    )
+    print(f"   (the outputs differ by {max(diff):.3f} levels per channel on average)")
+
+
+def figure_2(tmp: Path) -> None:
+    """Figure JSON for a 6000x4000 background with 5 layers, as the view callback sends it."""
+    import plotly
+
+    from callbacks import compositor as cb
+    from dashapp import create_app
+    from dashapp.settings import Settings
+
+    app = create_app(Settings(data_dir=tmp / "f2", demo_rows=1000))
+    deps = app.server.config["DASHAPP_DEPS"]
+    comp = build(deps.upload_store, (6000, 4000))
+    with app.server.test_request_context("/"):
+        view = cb.view(deps, comp, None, None)
+    fig = json.dumps(view["figure"], cls=plotly.utils.PlotlyJSONEncoder)
+    everything = json.dumps(
+        {k: v for k, v in view.items() if v is not cb.no_update}, cls=plotly.utils.PlotlyJSONEncoder
+    )
+    buf = io.BytesIO()
+    deps.upload_store.open(comp["session"], comp["bg"]["image"]).save(buf, "PNG", compress_level=1)
+    inline = len(base64.b64encode(buf.getvalue()))
+    print("2. figure JSON for a 6000x4000 background + 5 layers")
+    print(f"   the background alone as a PNG data URL (baseline) {inline / 1000:9.0f} kB")
+    print(
+        f"   the figure the browser gets                       {len(fig) / 1000:9.1f} kB  (target < 200 kB)"
+    )
+    print(
+        f"   the whole view response (figure, layer list, fields) {len(everything) / 1000:6.1f} kB"
+    )
+
+
+MEMORY_CHILD = r"""
+import sys, json
+sys.path.insert(0, sys.argv[1])
+from pathlib import Path
+from dashapp import render
+from dashapp.imaging import Limits
+from dashapp.upload_store import UploadStore
+
+def status(key):
+    for line in open("/proc/self/status"):
+        if line.startswith(key):
+            return int(line.split()[1]) * 1024
+comp = json.loads(Path(sys.argv[3]).read_text())
+store = UploadStore(Path(sys.argv[2]), limits=Limits(), preview_px=1600, idle_s=3600)
+idle = status("VmRSS:")
+image = render.render(comp, lambda image_id: store.open(comp["session"], image_id))
+store.save_render(comp["session"], render.flatten(image, "png"), fmt="png", quality=90)
+print(json.dumps({"idle": idle, "peak": status("VmHWM:"), "w": image.width, "h": image.height}))
+"""
+
+
+def figure_3(tmp: Path) -> None:
+    """Peak memory of a render and save, in a fresh process."""
+    store = UploadStore(tmp / "f3", limits=Limits(), preview_px=1600, idle_s=3600)
+    comp = build(store, (6000, 4000))
+    recipe = tmp / "comp.json"
+    recipe.write_text(json.dumps(comp))
+    out = subprocess.run(
+        [sys.executable, "-c", MEMORY_CHILD, str(ROOT), str(store.root), str(recipe)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    m = json.loads(out.stdout)
+    size = m["w"] * m["h"] * 4
+    above = m["peak"] - m["idle"]
+    print("3. peak memory rendering and saving the 6000x4000 composition (fresh process)")
+    print(f"   output image in memory (baseline, RGBA)  {size / 2**20:7.0f} MB")
+    print(
+        f"   peak above the idle process             {above / 2**20:7.0f} MB  ratio {above / size:.2f}  (target < 4)"
+    )
+
+
+def figure_4(tmp: Path) -> None:
+    """Requests during one mouse drag in Chromium."""
+    from grid import start_server
+    from playwright.sync_api import sync_playwright
+
+    from components.ids import Compositor as C
+    from tests.conftest import CHROMIUM_ARGS
+
+    bg, fg = tmp / "bg.png", tmp / "fg.png"
+    Image.new("RGB", (3840, 2160), (20, 60, 200)).save(bg)
+    layer_image(600, 400, 1).save(fg)
+    proc, base = start_server("", 8794, workers=2, DASHAPP_DEMO_ROWS="5000")
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(base + "/compositor")
+            page.set_input_files(f"#{C.BG_UPLOAD} input[type=file]", str(bg))
+            page.wait_for_selector(f"#{C.BG_INFO}:has-text('3840')")
+            page.set_input_files(f"#{C.LAYER_UPLOAD} input[type=file]", str(fg))
+            page.wait_for_selector(".layer-list .list-group-item.active")
+            page.wait_for_load_state("networkidle")
+            seen: list[str] = []
+            page.on("request", lambda r: seen.append(r.url))
+            box = page.locator(".shapelayer path").first.bounding_box()
+            x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+            page.mouse.move(x, y)
+            page.mouse.down()
+            for i in range(1, 41):
+                page.mouse.move(x + 5 * i, y + 3 * i)
+            page.mouse.up()
+            page.wait_for_timeout(1000)
+            during = len(seen)
+            moved = page.input_value(f"#{C.X}")
+            seen.clear()
+            page.click(f"#{C.FLIP_H}")
+            page.wait_for_timeout(1500)
+            clicked = len([u for u in seen if "_dash-update-component" in u])
+            browser.close()
+        print("4. requests to the server in headless Chromium")
+        print(f"   one click on Flip (baseline)         {clicked:3d} callback requests")
+        print(
+            f"   one 40-step mouse drag of a layer    {during:3d} requests of any kind  (target 0; the layer is now at x={moved})"
+        )
+    finally:
+        proc.terminate()
+        proc.wait(60)
+
+
+def main(argv: list[str]) -> None:
+    """Print the four figures."""
+    with tempfile.TemporaryDirectory() as name:
+        tmp = Path(name)
+        figure_1(tmp)
+        figure_2(tmp)
+        figure_3(tmp)
+        figure_4(tmp)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
