@@ -177,9 +177,15 @@ def act(
         C.LAYER_MESSAGE: no_update,
     }
     messages.update(outcome.messages)
-    changed = outcome.comp != comp_raw
+    # The drag's pending boxes are folded in, so GEOM is cleared whenever it held any;
+    # the revision makes the store change (and the view redraw) even when an undo lands
+    # on the very state the store already holds.
+    raw = dict(comp_raw) if isinstance(comp_raw, dict) else {}
+    rev = raw.pop("rev", None)
+    changed = outcome.comp != raw or bool(geom)
+    written = {**outcome.comp, "rev": (rev if isinstance(rev, int) else 0) + 1}
     return (
-        outcome.comp if changed else no_update,
+        written if changed else no_update,
         new_hist,
         None if changed else no_update,
         messages[C.MESSAGE],

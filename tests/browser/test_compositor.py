@@ -74,6 +74,12 @@ def test_bc001_drag_a_layer_render_and_download(page, live_server: LiveServer, f
     )
     assert (round(image["x"]), round(image["y"])) == (x, y)  # the image followed its shape
 
+    page.click(f"#{C.UNDO}")  # the drag is one step of history
+    page.wait_for_function(f"document.getElementById('{C.X}').value === '450'")
+    page.click(f"#{C.REDO}")
+    page.wait_for_function(f"document.getElementById('{C.X}').value === '{x}'")
+    assert fields(page) == (x, y, w, h)
+
     page.reload()
     page.wait_for_selector(".layer-list .list-group-item.active")
     page.wait_for_function(f"document.getElementById('{C.X}').value === '{x}'")
