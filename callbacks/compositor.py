@@ -12,7 +12,6 @@ import binascii
 import json
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from dash import ClientsideFunction, Dash, Input, Output, State, ctx, html, no_update
@@ -112,11 +111,10 @@ def artifact_bytes(deps: Deps, art_id: Any) -> tuple[bytes, str]:
         raise CompositionError("No such training artifact.")
     if art["status"] not in ("succeeded", "failed", "cancelled"):
         raise CompositionError("That job is still running; its images can be used once it ends.")
-    root = (deps.settings.data_dir / "artifacts").resolve()
-    path = Path(art["path"]).resolve()
-    if not path.is_relative_to(root) or not path.is_file():
+    data = deps.job_store.artifact_bytes(art)
+    if data is None:
         raise CompositionError("That artifact's file is gone.")
-    return path.read_bytes(), f"{art['name']} (job {art['job_id'][:8]})"
+    return data, f"{art['name']} (job {art['job_id'][:8]})"
 
 
 def add_artifact(deps: Deps, store: UploadStore, comp: Comp, art_id: Any) -> Outcome:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 import dash
 import diskcache
-from dash import Dash, DiskcacheManager
+from dash import CeleryManager, Dash, DiskcacheManager
 
 from callbacks import compositor as compositor_callbacks
 from callbacks import data as data_callbacks
@@ -39,12 +40,30 @@ def prepare_data(settings: Settings) -> None:
         engine.dispose()
 
 
+def background_manager(settings: Settings) -> tuple[Any, Any]:
+    """Celery on Redis when a broker is configured, else a diskcache shared by all workers."""
+    if settings.celery_broker:
+        from celery import Celery
+
+        celery_app = Celery(
+            "dashapp", broker=settings.celery_broker, backend=settings.celery_broker
+        )
+        # Jobs are long and few: one at a time per worker process, acknowledged when done.
+        celery_app.conf.update(
+            worker_prefetch_multiplier=1,
+            task_acks_late=True,
+            broker_connection_retry_on_startup=True,
+        )
+        return CeleryManager(celery_app), celery_app
+    cache = diskcache.Cache(str(settings.data_dir / "cache"))
+    return DiskcacheManager(cache), None
+
+
 def create_app(settings: Settings | None = None) -> Dash:
     """Build the dashapp Dash app; settings default to the environment."""
     settings = settings or Settings.from_env()
     prepare_data(settings)
-    # Background callbacks (training jobs) share one on-disk cache across all workers.
-    cache = diskcache.Cache(str(settings.data_dir / "cache"))
+    manager, celery_app = background_manager(settings)
     app = Dash(
         "dashapp",
         title="dashapp",
@@ -55,7 +74,7 @@ def create_app(settings: Settings | None = None) -> Dash:
         pages_folder="",
         suppress_callback_exceptions=True,
         serve_locally=True,
-        background_callback_manager=DiskcacheManager(cache),
+        background_callback_manager=manager,
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
     )
     import_page_modules()
@@ -79,6 +98,7 @@ def create_app(settings: Settings | None = None) -> Dash:
     compositor_callbacks.register(app, deps)
     server.install(app.server, deps, catchall_endpoint=settings.url_prefix + "<path:path>")
     app.server.config["DASHAPP_DEPS"] = deps
+    app.server.config["DASHAPP_CELERY"] = celery_app
     # Dash prepares its script registry on the first request, flagging it done before it
     # is; under threaded gunicorn a concurrent first request for a script then fails
     # with "not a registered library". Doing it here, before serving, removes the race.

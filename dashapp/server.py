@@ -8,7 +8,6 @@ import re
 import secrets
 import tempfile
 from collections.abc import Iterator, Mapping
-from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response, jsonify, request, send_file, stream_with_context
@@ -169,25 +168,18 @@ def install_compositor_routes(server: Flask, deps: Deps) -> None:
     )
 
 
-def _inside(path: str | None, root: Path) -> Path | None:
-    """``path`` resolved, if it is a file under ``root`` (never anything else on disk)."""
-    if not path:
-        return None
-    resolved = Path(path).resolve()
-    return resolved if resolved.is_relative_to(root.resolve()) and resolved.is_file() else None
-
-
 def install_job_routes(server: Flask, deps: Deps) -> None:
     """Job artifacts by id, all of them as a zip, and the trained weights."""
     prefix = deps.settings.url_prefix
-    root = deps.settings.data_dir / "artifacts"
 
     def artifact(job_id: str, art_id: int) -> Response:
         arts = [a for a in deps.job_store.artifacts(job_id) if a["id"] == art_id]
-        path = _inside(arts[0]["path"], root) if arts else None
-        if path is None:
+        data = deps.job_store.artifact_bytes(arts[0]) if arts else None
+        if data is None:
             return Response("No such artifact.\n", 404, mimetype="text/plain")
-        return send_file(path, mimetype="image/png", max_age=3600)
+        resp = Response(data, mimetype="image/png")
+        resp.cache_control.max_age = 3600
+        return resp
 
     def artifacts_zip(job_id: str) -> Response:
         data = jobs_service.artifacts_zip(deps.job_store, job_id)
@@ -203,10 +195,14 @@ def install_job_routes(server: Flask, deps: Deps) -> None:
 
     def weights(job_id: str) -> Response:
         job = deps.job_store.get(job_id)
-        path = _inside(job.weights_path if job else None, root)
-        if path is None:
+        data = deps.job_store.file(job_id, "model.pt") if job and job.weights_path else None
+        if data is None:
             return Response("This job has no trained weights.\n", 404, mimetype="text/plain")
-        return send_file(path, as_attachment=True, download_name=f"job-{job_id[:8]}.pt")
+        return Response(
+            data,
+            mimetype="application/octet-stream",
+            headers={"Content-Disposition": f'attachment; filename="job-{job_id[:8]}.pt"'},
+        )
 
     server.add_url_rule(
         f"{prefix}jobs/<job_id>/artifacts/<int:art_id>", "dashapp_artifact", artifact

@@ -94,6 +94,16 @@ def _parse_origins(name: str, raw: str) -> tuple[str, ...]:
     return normal or ("'self'",)
 
 
+def _parse_redis_url(name: str, raw: str) -> str:
+    """A Redis URL for Celery's broker and results."""
+    value = raw.strip()
+    if not re.fullmatch(r"rediss?://[^\s]+", value):
+        raise SettingsError(
+            f"{PREFIX}{name}={raw!r} is not a Redis URL (e.g. redis://127.0.0.1:6379/0)"
+        )
+    return value
+
+
 def _parse_choice(name: str, raw: str, choices: tuple[str, ...]) -> str:
     """Parse a setting that takes one of a few words."""
     value = raw.strip().lower()
@@ -146,6 +156,7 @@ class Settings:
     upload_max_megapixels: float = 60.0
     preview_max_px: int = 1600
     upload_idle_hours: float = 24.0
+    celery_broker: str = ""
 
     def __post_init__(self) -> None:
         """Fill defaults that depend on the data directory."""
@@ -196,6 +207,7 @@ class Settings:
             "upload_max_megapixels": lambda n, r: _parse_float(n, r, 0.1, 1000),
             "preview_max_px": lambda n, r: _parse_int(n, r, 64, 8192),
             "upload_idle_hours": lambda n, r: _parse_float(n, r, 0.01, 24 * 365),
+            "celery_broker": _parse_redis_url,
         }
         known = {f.name for f in fields(cls)}
         assert set(parsers) == known, "every setting needs a parser"
@@ -273,6 +285,12 @@ SETTINGS_DOC: tuple[tuple[str, str, str], ...] = (
         "Most pixels an upload may decode to (checked before decoding).",
     ),
     ("DASHAPP_PREVIEW_MAX_PX", "1600", "Longest side of the previews sent to the browser."),
+    (
+        "DASHAPP_CELERY_BROKER",
+        "(none: jobs run on the web host)",
+        "Redis URL; background callbacks then run on Celery workers "
+        "(`celery -A dashapp.worker:celery worker`).",
+    ),
     (
         "DASHAPP_UPLOAD_IDLE_HOURS",
         "24",

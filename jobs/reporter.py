@@ -91,6 +91,7 @@ class Reporter:
         safe = re.sub(r"[^A-Za-z0-9._-]+", "_", name)[:80] or "image"
         path = self.artifact_dir / f"{self._step:07d}-{safe}.png"
         image.save(path, format="PNG")
+        self.store.put_file(self.job_id, path.name, path.read_bytes())
         self.store.add_artifact(self.job_id, name, str(path), self._step)
         return path
 
@@ -100,6 +101,7 @@ class Reporter:
 
         path = self.artifact_dir / "model.pt"
         torch.save(state_dict, path)
+        self.store.put_file(self.job_id, path.name, path.read_bytes())
         self.store.update(self.job_id, weights_path=str(path))
         return path
 

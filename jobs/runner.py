@@ -7,6 +7,7 @@ so the web process's threads and (never initialised) CUDA state are not inherite
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -44,7 +45,7 @@ def wait_and_run(
         job = store.get(job_id)
         if job is None or job.status != QUEUED:
             return job.status if job else FAILED
-        if store.claim(job_id, max_running, os.getpid()):
+        if store.claim(job_id, max_running, os.getpid(), socket.gethostname()):
             return run_job(store, data_dir, job_id, claimed=True, context=context)
         time.sleep(poll_s)
 
@@ -75,7 +76,14 @@ def run_job(
     # The device is recorded by the trainer once torch is imported (rep.set_device):
     # importing torch here would delay the first progress by a second or two.
     if not claimed:
-        store.update(job_id, status=RUNNING, started_at=now(), heartbeat_at=now(), pid=os.getpid())
+        store.update(
+            job_id,
+            status=RUNNING,
+            started_at=now(),
+            heartbeat_at=now(),
+            pid=os.getpid(),
+            host=socket.gethostname(),
+        )
     stop = threading.Event()
 
     def beat() -> None:
@@ -127,7 +135,8 @@ def mark_lost(store: JobStore, *, lost_after_s: float = LOST_AFTER_S) -> list[st
     deadline = now() - timedelta(seconds=lost_after_s)
     for job in store.list_jobs(status=RUNNING, limit=1000):
         silent = job.heartbeat_at is None or job.heartbeat_at < deadline
-        gone = silent or (job.pid is not None and not _alive(job.pid))
+        here = job.host in (None, socket.gethostname())
+        gone = silent or (job.pid is not None and here and not _alive(job.pid))
         if gone and store.finish(job.id, FAILED, error="worker lost: the job's process stopped"):
             lost.append(job.id)
     return lost

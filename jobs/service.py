@@ -74,9 +74,9 @@ def artifacts_zip(store: JobStore, job_id: str) -> bytes | None:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
         for art in store.artifacts(job_id):
-            path = Path(art["path"])
-            if path.is_file():
-                zf.write(path, arcname=path.name)
+            data = store.artifact_bytes(art)
+            if data is not None:
+                zf.writestr(Path(art["path"]).name, data)
     return buf.getvalue()
 
 

@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
@@ -18,6 +19,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -25,7 +27,9 @@ from sqlalchemy import (
     event,
     func,
     insert,
+    inspect,
     select,
+    text,
     update,
 )
 from sqlalchemy.exc import OperationalError
@@ -54,6 +58,7 @@ jobs = Table(
     Column("heartbeat_at", DateTime),
     Column("device", String(40)),
     Column("pid", Integer),
+    Column("host", String(255)),  # where the job's process runs (pids mean nothing elsewhere)
     Column("progress", Text),
     Column("error", Text),
     Column("traceback", Text),
@@ -113,6 +118,7 @@ class Job:
     heartbeat_at: datetime | None
     device: str | None
     pid: int | None
+    host: str | None
     progress: dict[str, Any]
     error: str | None
     traceback: str | None
@@ -135,6 +141,38 @@ def _job(row: Any) -> Job:
     return Job(**data)
 
 
+# The bytes of each artifact and of the weights, so that any web or worker node serves
+# them from the shared database (the files under the data directory are a local copy).
+job_files = Table(
+    "job_files",
+    metadata,
+    Column("job_id", String(32), ForeignKey("jobs.id"), primary_key=True),
+    Column("name", String(200), primary_key=True),
+    Column("data", LargeBinary, nullable=False),
+)
+
+
+def add_missing_columns(engine: Engine) -> list[str]:
+    """Add columns that this version's tables have and the database's lack (additive only).
+
+    The state database outlives app versions; a new nullable column is added in place
+    instead of failing every query. Returns ``table.column`` for each one added.
+    """
+    added = []
+    existing = inspect(engine)
+    for table in metadata.sorted_tables:
+        have = {c["name"] for c in existing.get_columns(table.name)}
+        for column in table.columns:
+            if column.name in have or not column.nullable:
+                continue
+            kind = column.type.compile(dialect=engine.dialect)
+            name = engine.dialect.identifier_preparer.quote(column.name)
+            with engine.begin() as conn:
+                conn.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {name} {kind}"))
+            added.append(f"{table.name}.{column.name}")
+    return added
+
+
 class JobStore:
     """Reads and writes jobs; safe to use from the web process and from job processes."""
 
@@ -155,6 +193,7 @@ class JobStore:
             if "already exists" not in str(exc):
                 raise
             metadata.create_all(engine)
+        add_missing_columns(engine)
 
     def create(self, trainer: str, params: dict[str, Any], user: str) -> str:
         """Store a new queued job and return its id."""
@@ -209,7 +248,7 @@ class JobStore:
             )
         return bool(done.rowcount)
 
-    def claim(self, job_id: str, max_running: int, pid: int) -> bool:
+    def claim(self, job_id: str, max_running: int, pid: int, host: str | None = None) -> bool:
         """Start ``job_id`` if it is the oldest queued job and a slot is free (atomically)."""
         running = select(func.count()).select_from(jobs).where(jobs.c.status == RUNNING)
         oldest = (
@@ -226,7 +265,7 @@ class JobStore:
                 running.scalar_subquery() < max_running,
                 jobs.c.id == oldest.scalar_subquery(),
             )
-            .values(status=RUNNING, started_at=now(), heartbeat_at=now(), pid=pid)
+            .values(status=RUNNING, started_at=now(), heartbeat_at=now(), pid=pid, host=host)
         )
         with self.engine.begin() as conn:
             return bool(conn.execute(stmt).rowcount)
@@ -306,6 +345,27 @@ class JobStore:
         with self.engine.connect() as conn:
             rows = conn.execute(stmt.order_by(job_artifacts.c.id)).mappings().all()
         return [dict(r) for r in rows]
+
+    def put_file(self, job_id: str, name: str, data: bytes) -> None:
+        """Keep a file's bytes (an artifact or the weights) in the database."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                job_files.delete().where(job_files.c.job_id == job_id, job_files.c.name == name)
+            )
+            conn.execute(insert(job_files).values(job_id=job_id, name=name, data=data))
+
+    def file(self, job_id: str, name: str) -> bytes | None:
+        """A file's bytes kept by ``put_file``, or None."""
+        stmt = select(job_files.c.data).where(
+            job_files.c.job_id == job_id, job_files.c.name == name
+        )
+        with self.engine.connect() as conn:
+            data = conn.execute(stmt).scalar()
+        return bytes(data) if data is not None else None
+
+    def artifact_bytes(self, art: dict[str, Any]) -> bytes | None:
+        """The PNG bytes of an artifact row (from ``artifacts`` or ``artifact``)."""
+        return self.file(art["job_id"], Path(art["path"]).name)
 
     def artifact(self, art_id: int) -> dict[str, Any] | None:
         """One artifact with its job's trainer and status, or None."""

@@ -1,0 +1,17 @@
+"""Celery worker entry point: ``celery -A dashapp.worker:celery worker``.
+
+Builds the app from the same ``DASHAPP_*`` settings as the web servers (the broker in
+``DASHAPP_CELERY_BROKER``, the state database in ``DASHAPP_STATE_URL``), which registers
+the background callbacks as Celery tasks.
+"""
+
+from __future__ import annotations
+
+from dashapp.app import create_app
+from dashapp.settings import Settings
+
+_settings = Settings.from_env()
+if not _settings.celery_broker:
+    raise SystemExit("DASHAPP_CELERY_BROKER is not set: there is nothing for a worker to do.")
+_dash_app = create_app(_settings)
+celery = _dash_app.server.config["DASHAPP_CELERY"]
