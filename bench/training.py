@@ -3,6 +3,8 @@
     .venv/bin/python bench/training.py
 
 Prints:
+  0. wall time of the image trainer with full reporting (progress, metrics, log, artifacts)
+     (baseline: the same training loop with reporting off);
   1. time from the Start click to the first progress shown, in headless Chromium
      (baseline: a plain callback round trip on the same page, the jobs-list filter);
   2. server time of one progress poll while 2 jobs run
@@ -33,6 +35,38 @@ from tests.conftest import CHROMIUM_ARGS  # noqa: E402
 def p50(xs: list[float]) -> float:
     """Median."""
     return statistics.median(xs)
+
+
+def reporting_overhead(repeat: int) -> None:
+    """Figure 0: the image trainer with full reporting vs the same loop with reporting off."""
+    from dashapp.db import make_engine
+    from jobs import registry
+    from jobs.params import validate
+    from jobs.reporter import Reporter, SilentReporter
+    from jobs.store import JobStore
+
+    trainer = registry.get("shapes-cnn")
+    params, errors = validate(trainer.params, {})
+    assert not errors
+    with tempfile.TemporaryDirectory() as tmp:
+        store = JobStore(make_engine(f"sqlite:///{tmp}/state.sqlite"))
+        on, off = [], []
+        for i in range(repeat):
+            for silent in (False, True) if i % 2 else (True, False):
+                t0 = time.perf_counter()
+                if silent:
+                    trainer.train(SilentReporter(), dict(params))
+                    off.append(time.perf_counter() - t0)
+                else:
+                    job_id = store.create("shapes-cnn", params, "bench")
+                    trainer.train(Reporter(store, job_id, Path(tmp) / job_id), dict(params))
+                    on.append(time.perf_counter() - t0)
+        arts = len(store.artifacts(job_id))
+    print(f"0. image trainer (default parameters), wall time, median of {repeat}")
+    print(f"   reporting off (baseline)                       {p50(off):6.2f} s")
+    print(
+        f"   full progress, metrics, log and {arts} artifacts    {p50(on):6.2f} s  ratio {p50(on) / p50(off):.3f}  (target <= 1.05)"
+    )
 
 
 def click_to_progress(repeat: int) -> None:
@@ -154,5 +188,6 @@ def poll_time(repeat: int) -> None:
 
 
 if __name__ == "__main__":
+    reporting_overhead(5)
     poll_time(40)
     click_to_progress(7)

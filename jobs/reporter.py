@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from pathlib import Path
@@ -18,6 +19,7 @@ class Reporter:
     """Writes a running job's progress to the store; checks for cancellation as it goes."""
 
     PROGRESS_EVERY_S = 0.25
+    enabled = True  # False: nothing is recorded, so trainers may skip building images
 
     def __init__(
         self,
@@ -104,6 +106,43 @@ class Reporter:
         self.store.put_file(self.job_id, path.name, path.read_bytes())
         self.store.update(self.job_id, weights_path=str(path))
         return path
+
+
+class SilentReporter(Reporter):
+    """Reporting off: the same API and nothing recorded (the benchmark's baseline)."""
+
+    enabled = False
+
+    def __init__(self, context: dict[str, Any] | None = None) -> None:
+        """No store, no files."""
+        self.context = dict(context or {})
+        self._step = 0
+
+    def progress(
+        self, step: int, total: int, *, epoch: int | None = None, epochs: int | None = None
+    ) -> None:
+        """Only remember the step."""
+        self._step = step
+
+    def set_device(self, device: str) -> None:
+        """Nothing to record."""
+
+    def check_cancel(self) -> None:
+        """Nobody can cancel."""
+
+    def metric(self, name: str, value: float, step: int | None = None) -> None:
+        """Nothing to record."""
+
+    def log(self, line: str) -> None:
+        """Nothing to record."""
+
+    def image(self, name: str, image: Any) -> Path:
+        """Nothing to record."""
+        return Path(os.devnull)
+
+    def model(self, state_dict: Any) -> Path:
+        """Nothing to record."""
+        return Path(os.devnull)
 
 
 def _utcnow() -> Any:

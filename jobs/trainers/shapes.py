@@ -124,7 +124,7 @@ def train(rep: Reporter, p: dict[str, Any]) -> None:
             opt.step()
             step += 1
             if step % 5 == 0 or step == total:
-                rep.metric("train_loss", float(loss), step)
+                rep.metric("train_loss", loss.item(), step)
             rep.progress(prep + step, total, epoch=epoch, epochs=p["epochs"])
         model.eval()
         with torch.no_grad():
@@ -135,6 +135,8 @@ def train(rep: Reporter, p: dict[str, Any]) -> None:
         rep.metric("val_loss", val_loss, step)
         rep.metric("val_accuracy", acc, step)
         rep.log(f"epoch {epoch}/{p['epochs']}: val_loss {val_loss:.3f}, val_accuracy {acc:.3f}")
+        if not rep.enabled:
+            continue  # reporting off (bench/training.py): no images to draw
         k = len(CLASSES)
         counts = [[0] * k for _ in range(k)]
         for t, q in zip(y_val.tolist(), pred.tolist(), strict=True):

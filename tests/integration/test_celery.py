@@ -51,8 +51,20 @@ def worker(celery_settings: Settings, tmp_path: Path) -> Iterator[subprocess.Pop
     log = tmp_path / "worker.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "dashapp.worker:celery", "worker"]
-            + ["--pool", "threads", "--concurrency", "4", "--loglevel", "INFO"],
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "dashapp.worker:celery",
+                "worker",
+                "--pool",
+                "threads",
+                "--concurrency",
+                "4",
+                "--loglevel",
+                "INFO",
+            ],
             cwd=ROOT,
             env=env,
             stdout=out,
