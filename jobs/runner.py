@@ -40,13 +40,22 @@ def wait_and_run(
     poll_s: float = 0.3,
     context: dict[str, Any] | None = None,
 ) -> str:
-    """Wait (visibly queued) until a slot is free and this job's turn comes, then run it."""
+    """Wait (visibly queued) until a slot is free and this job's turn comes, then run it.
+
+    While it waits the job beats too, so a waiting process that dies is noticed.
+    """
+    last_beat = 0.0
     while True:
         job = store.get(job_id)
         if job is None or job.status != QUEUED:
             return job.status if job else FAILED
         if store.claim(job_id, max_running, os.getpid(), socket.gethostname()):
             return run_job(store, data_dir, job_id, claimed=True, context=context)
+        if time.monotonic() - last_beat >= HEARTBEAT_S:
+            last_beat = time.monotonic()
+            store.update_if(
+                job_id, QUEUED, pid=os.getpid(), host=socket.gethostname(), heartbeat_at=now()
+            )
         time.sleep(poll_s)
 
 
@@ -130,10 +139,15 @@ def start_process(
 
 
 def mark_lost(store: JobStore, *, lost_after_s: float = LOST_AFTER_S) -> list[str]:
-    """Fail running jobs whose process is gone or silent; returns their ids."""
+    """Fail jobs whose process is gone or silent; returns their ids.
+
+    Running jobs always have a process; queued jobs only once one waits for a slot (a job
+    queued for a Celery worker that has not picked it up yet is not lost).
+    """
     lost = []
     deadline = now() - timedelta(seconds=lost_after_s)
-    for job in store.list_jobs(status=RUNNING, limit=1000):
+    waiting = [j for j in store.list_jobs(status=QUEUED, limit=1000) if j.heartbeat_at]
+    for job in store.list_jobs(status=RUNNING, limit=1000) + waiting:
         silent = job.heartbeat_at is None or job.heartbeat_at < deadline
         here = job.host in (None, socket.gethostname())
         gone = silent or (job.pid is not None and here and not _alive(job.pid))

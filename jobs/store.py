@@ -238,6 +238,12 @@ class JobStore:
         with self.engine.begin() as conn:
             conn.execute(update(jobs).where(jobs.c.id == job_id).values(**values))
 
+    def update_if(self, job_id: str, status: str, **values: Any) -> bool:
+        """Change columns of one job only while it has ``status`` (no lost update)."""
+        stmt = update(jobs).where(jobs.c.id == job_id, jobs.c.status == status).values(**values)
+        with self.engine.begin() as conn:
+            return bool(conn.execute(stmt).rowcount)
+
     def finish(self, job_id: str, status: str, **values: Any) -> bool:
         """Move a job to a final status unless it already has one; True if this call did."""
         with self.engine.begin() as conn:

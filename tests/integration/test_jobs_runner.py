@@ -12,7 +12,7 @@ from PIL import Image
 
 from dashapp.db import make_engine
 from jobs.runner import mark_lost, start_process
-from jobs.store import CANCELLED, FAILED, RUNNING, SUCCEEDED, JobStore
+from jobs.store import CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, JobStore
 
 TINY = {"epochs": 2, "samples": 240, "batch_size": 32}
 
@@ -169,3 +169,23 @@ def test_jr007_jobs_beyond_the_limit_wait_queued_and_start_in_order(
     assert seen_running == ids  # started in the order they were created
     starts = [store.get(j).started_at for j in ids]
     assert starts == sorted(starts)
+
+
+def test_jr009_a_killed_process_waiting_in_the_queue_is_marked_lost(
+    store: JobStore, tmp_path: Path
+) -> None:
+    busy = store.create("shapes-cnn", {}, user="slot")
+    assert store.claim(busy, 1, os.getpid())  # the one slot is taken (by this test process)
+    job_id = store.create("shapes-cnn", {}, user="frank")
+    proc = start_process(state_url(store), tmp_path, job_id, max_running=1)
+    deadline = time.monotonic() + 60
+    while store.get(job_id).heartbeat_at is None:
+        assert time.monotonic() < deadline, "the waiting job never beat"
+        time.sleep(0.1)
+    assert store.get(job_id).status == QUEUED
+    assert mark_lost(store) == []  # waiting, alive: not lost
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(10)
+    assert mark_lost(store) == [job_id]
+    assert store.get(job_id).error.startswith("worker lost")
+    store.finish(busy, CANCELLED)
