@@ -14,6 +14,8 @@ from components import training as view
 from components.ids import Training
 from dashapp.db import make_engine
 from dashapp.deps import Deps
+from dashapp.security import Identity
+from dashapp.server import current_identity
 from jobs import registry
 from jobs.runner import mark_lost, start_process
 from jobs.service import body_revision, compare, header_signature, job_view, launch
@@ -97,6 +99,16 @@ def maybe_mark_lost(store: JobStore) -> None:
         mark_lost(store)
 
 
+def cancel(store: JobStore, job_id: str, who: Identity) -> str:
+    """Ask a job to stop, if ``who`` started it or is an admin; says what happened."""
+    job = store.get(job_id)
+    if job is None:
+        return "No such job."
+    if job.user != who.name and not who.admin:
+        return f"Only {job.user} (who started it) or an admin can cancel this job."
+    return "Stopping…" if store.request_cancel(job_id) else "This job has already ended."
+
+
 def register(app: Dash, deps: Deps) -> None:
     """Wire the Training and job pages."""
     settings = deps.settings
@@ -127,7 +139,9 @@ def register(app: Dash, deps: Deps) -> None:
         prevent_initial_call=True,
     )
     def _start(_: Any, trainer: Any, ids: list[Any], values: list[Any]) -> tuple[Any, ...]:
-        out = start(deps.job_store, trainer, ids, values, user="anonymous", context=deps.catalog)
+        out = start(
+            deps.job_store, trainer, ids, values, user=current_identity().name, context=deps.catalog
+        )
         invalid = [bool(e) for e in out["field_errors"]]
         if out["job_id"] is None:
             msg = out["general"] or "Please correct the highlighted fields."
@@ -194,8 +208,7 @@ def register(app: Dash, deps: Deps) -> None:
     def _cancel(clicks: Any, job_id: Any) -> Any:
         if not clicks or not isinstance(job_id, str):
             raise PreventUpdate
-        ok = deps.job_store.request_cancel(job_id)
-        return "Stopping…" if ok else "This job has already ended."
+        return cancel(deps.job_store, job_id, current_identity())
 
     @app.callback(
         Output(Training.COMPARE_BODY, "children"),

@@ -14,6 +14,7 @@ class Shell:
     NAV_TOGGLER = "shell-nav-toggler"
     NAV_COLLAPSE = "shell-nav-collapse"
     THEME_SWITCH = "shell-theme-switch"
+    USER = "shell-user"
     PAGE = "shell-page"
 
 

@@ -9,6 +9,7 @@ from dash import get_relative_path, html
 from components.common import icon
 from components.ids import Shell
 from components.pages import TOOL_PAGES
+from dashapp.server import current_identity
 
 
 def navbar() -> dbc.Navbar:
@@ -32,6 +33,16 @@ def navbar() -> dbc.Navbar:
         className="d-flex align-items-center theme-toggle",
         title="Light or dark theme",
     )
+    who = current_identity()
+    user = html.Span(
+        [icon("person-circle", class_name="me-1"), who.name]
+        + ([dbc.Badge("admin", color="secondary", className="ms-1")] if who.admin else []),
+        id=Shell.USER,
+        className="navbar-text small me-3 text-nowrap",
+        title="Signed in through the portal"
+        if who.via == "header"
+        else ("Signed in" if who.via == "basic" else "No sign-in is configured"),
+    )
     return dbc.Navbar(
         dbc.Container(
             [
@@ -42,7 +53,7 @@ def navbar() -> dbc.Navbar:
                 ),
                 dbc.NavbarToggler(id=Shell.NAV_TOGGLER, n_clicks=0),
                 dbc.Collapse(
-                    [dbc.Nav(links, className="me-auto", navbar=True), theme],
+                    [dbc.Nav(links, className="me-auto", navbar=True), user, theme],
                     id=Shell.NAV_COLLAPSE,
                     is_open=False,
                     navbar=True,

@@ -1,4 +1,4 @@
-"""The ``dashapp`` command: run (gunicorn), dev (debug server) and demo-db."""
+"""The ``dashapp`` command: run (gunicorn), dev (debug server), demo-db and hash-password."""
 
 from __future__ import annotations
 
@@ -80,6 +80,27 @@ def cmd_demo_db(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_hash_password(args: argparse.Namespace) -> int:
+    """Print a password hash for DASHAPP_USERS (the password is read, never an argument)."""
+    import getpass
+
+    from werkzeug.security import generate_password_hash
+
+    if sys.stdin.isatty():
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Again: ") != password:
+            sys.stderr.write("dashapp: the passwords differ\n")
+            return 2
+    else:
+        password = sys.stdin.readline().rstrip("\n")
+    if len(password) < 8:
+        sys.stderr.write("dashapp: use at least 8 characters\n")
+        return 2
+    hashed = generate_password_hash(password)
+    print(f"{args.user}:{hashed}" if args.user else hashed)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command-line interface."""
     parser = argparse.ArgumentParser(prog="dashapp", description=__doc__)
@@ -94,6 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--rows", type=int, help="rows of the large events table")
     demo.add_argument("--force", action="store_true", help="rebuild even if current")
     demo.set_defaults(func=cmd_demo_db)
+    hashing = sub.add_parser("hash-password", help="hash a password for DASHAPP_USERS")
+    hashing.add_argument("user", nargs="?", help="print name:hash, ready for DASHAPP_USERS")
+    hashing.set_defaults(func=cmd_hash_password)
     return parser
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
+from dashapp.logs import gunicorn_logconfig
 from dashapp.settings import Settings, SettingsError
 
 try:
@@ -22,9 +23,11 @@ timeout = max(60, int(_settings.statement_timeout_s * 3))
 graceful_timeout = 30
 keepalive = 5
 loglevel = _settings.log_level
-accesslog = "-"
+# One JSON object a line for everything; the app logs each request itself (with its id,
+# user and duration), so gunicorn's own access log is off.
+logconfig_dict = gunicorn_logconfig(_settings.log_level)
+accesslog = None
 errorlog = "-"
-access_log_format = '%(h)s - %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" %(M)sms'
 proc_name = "dashapp"
 # The control socket is one per user by default: several servers (tests) would collide.
 control_socket_disable = True

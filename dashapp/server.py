@@ -10,10 +10,20 @@ import tempfile
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from flask import Flask, Response, jsonify, request, send_file, stream_with_context
+from flask import (
+    Flask,
+    Response,
+    g,
+    has_request_context,
+    jsonify,
+    request,
+    send_file,
+    stream_with_context,
+)
 from sqlalchemy import text
 
 from components.pages import is_known_path
+from dashapp import logs, security
 from dashapp.catalog import CatalogError, DataUnavailable
 from dashapp.deps import Deps
 from dashapp.grid_query import GridRequestError, parse_query
@@ -64,10 +74,56 @@ def health(deps: Deps) -> tuple[dict[str, Any], int]:
     return {"status": "ok" if ok else "fail", "checks": checks}, 200 if ok else 503
 
 
+def current_identity() -> security.Identity:
+    """The user of the request being served (anonymous outside a request)."""
+    ident = g.get("identity") if has_request_context() else None
+    return ident if isinstance(ident, security.Identity) else security.Identity(security.ANONYMOUS)
+
+
+def install_auth(server: Flask, settings: Settings) -> None:
+    """Trusted proxies, the portal's user header and basic-auth users, on every request."""
+    server.wsgi_app = security.TrustedProxyMiddleware(  # type: ignore[method-assign]
+        server.wsgi_app, security.networks(settings.trusted_proxies)
+    )
+    users = settings.user_hashes
+    health_path = f"{settings.url_prefix}healthz"
+    if security.is_open(user_header=settings.user_header, users=users):
+        server.logger.warning(
+            "dashapp is open: no DASHAPP_USERS and no DASHAPP_USER_HEADER are set, so "
+            "anyone who can reach it uses it (as %r)",
+            security.ANONYMOUS,
+        )
+
+    @server.before_request
+    def _who() -> Response | None:
+        if request.path == health_path:  # load balancers and the portal probe without login
+            return None
+        ident = security.identify(
+            request.environ,
+            request.headers,
+            user_header=settings.user_header,
+            users=users,
+            admins=settings.admins,
+        )
+        if ident is None:
+            return Response(
+                "Sign in to use dashapp.\n",
+                401,
+                {"WWW-Authenticate": 'Basic realm="dashapp", charset="UTF-8"'},
+                mimetype="text/plain",
+            )
+        g.identity = ident
+        return None
+
+
 def install(server: Flask, deps: Deps, *, catchall_endpoint: str) -> None:
     """Attach headers, the health route and real 404 statuses to the Flask server."""
     settings = deps.settings
     server.secret_key = load_secret_key(settings)
+    # Whatever goes into cookies must still work when the portal frames us cross-site.
+    server.config.update(SESSION_COOKIE_SAMESITE="None", SESSION_COOKIE_SECURE=True)
+    logs.install(server, current_identity)  # first: even a refused request gets an id
+    install_auth(server, settings)
     server.config["MAX_CONTENT_LENGTH"] = request_limit(settings)
 
     @server.errorhandler(Exception)

@@ -104,6 +104,43 @@ def _parse_redis_url(name: str, raw: str) -> str:
     return value
 
 
+def _parse_networks(name: str, raw: str) -> tuple[str, ...]:
+    """Proxy addresses or CIDR blocks, space or comma separated."""
+    import ipaddress
+
+    items = tuple(x for x in re.split(r"[\s,]+", raw.strip()) if x)
+    for item in items:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise SettingsError(
+                f"{PREFIX}{name}: {item!r} is not an address or network like 10.0.0.0/8"
+            ) from None
+    return items
+
+
+def _parse_header_name(name: str, raw: str) -> str:
+    """An HTTP header name."""
+    value = raw.strip()
+    if not re.fullmatch(r"[A-Za-z0-9-]{1,64}", value):
+        raise SettingsError(f"{PREFIX}{name}={raw!r} is not a header name like X-Forwarded-User")
+    return value
+
+
+def _parse_users(name: str, raw: str) -> tuple[tuple[str, str], ...]:
+    """``name:hash`` pairs (hashes from ``dashapp hash-password``), space or comma separated."""
+    pairs = []
+    for item in (x for x in re.split(r"[\s,]+", raw.strip()) if x):
+        user, sep, hashed = item.partition(":")
+        if not sep or not user or not re.match(r"(scrypt|pbkdf2):", hashed):
+            raise SettingsError(
+                f"{PREFIX}{name}: entries are name:hash with a hash from "
+                "`dashapp hash-password` (plain passwords are refused)"
+            )
+        pairs.append((user, hashed))
+    return tuple(pairs)
+
+
 def _parse_choice(name: str, raw: str, choices: tuple[str, ...]) -> str:
     """Parse a setting that takes one of a few words."""
     value = raw.strip().lower()
@@ -157,6 +194,10 @@ class Settings:
     preview_max_px: int = 1600
     upload_idle_hours: float = 24.0
     celery_broker: str = ""
+    trusted_proxies: tuple[str, ...] = ()
+    user_header: str = ""
+    users: tuple[tuple[str, str], ...] = ()
+    admins: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         """Fill defaults that depend on the data directory."""
@@ -166,6 +207,11 @@ class Settings:
             object.__setattr__(self, "database_url", f"sqlite:///{data_dir / 'demo.sqlite'}")
         if not self.state_url:
             object.__setattr__(self, "state_url", f"sqlite:///{data_dir / 'state.sqlite'}")
+
+    @property
+    def user_hashes(self) -> dict[str, str]:
+        """Basic-auth users: name to password hash."""
+        return dict(self.users)
 
     @property
     def demo_db_path(self) -> Path:
@@ -208,6 +254,10 @@ class Settings:
             "preview_max_px": lambda n, r: _parse_int(n, r, 64, 8192),
             "upload_idle_hours": lambda n, r: _parse_float(n, r, 0.01, 24 * 365),
             "celery_broker": _parse_redis_url,
+            "trusted_proxies": _parse_networks,
+            "user_header": _parse_header_name,
+            "users": _parse_users,
+            "admins": lambda n, r: tuple(x for x in re.split(r"[\s,]+", r.strip()) if x),
         }
         known = {f.name for f in fields(cls)}
         assert set(parsers) == known, "every setting needs a parser"
@@ -291,6 +341,22 @@ SETTINGS_DOC: tuple[tuple[str, str, str], ...] = (
         "Redis URL; background callbacks then run on Celery workers "
         "(`celery -A dashapp.worker:celery worker`).",
     ),
+    (
+        "DASHAPP_TRUSTED_PROXIES",
+        "(none)",
+        "Reverse-proxy addresses or networks whose `X-Forwarded-*` and user headers are trusted.",
+    ),
+    (
+        "DASHAPP_USER_HEADER",
+        "(none)",
+        "Header carrying the portal's authenticated user name, e.g. `X-Forwarded-User`.",
+    ),
+    (
+        "DASHAPP_USERS",
+        "(none)",
+        "Standalone users as `name:hash` (from `dashapp hash-password`); HTTP Basic login.",
+    ),
+    ("DASHAPP_ADMINS", "(none)", "User names that may cancel anyone's jobs."),
     (
         "DASHAPP_UPLOAD_IDLE_HOURS",
         "24",
