@@ -104,4 +104,9 @@ def create_app(settings: Settings | None = None) -> Dash:
     # with "not a registered library". Doing it here, before serving, removes the race.
     with app.server.test_request_context(settings.url_prefix):
         app._setup_server()
+    # Dash pages register their callbacks (one with an inline script) on the first request;
+    # make it now, so the CSP can list that script's hash before anyone is served.
+    app.server.test_client().get(f"{settings.url_prefix}healthz")
+    app.server.config["DASHAPP_SCRIPT_HASHES"] = app.csp_hashes()
+    app.server.config.pop("DASHAPP_HEADERS", None)
     return app

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
+import re
 from pathlib import Path
 
 from dashapp import create_app
@@ -21,11 +25,30 @@ def test_sv002_security_headers(tmp_path: Path) -> None:
     settings = Settings(
         data_dir=tmp_path, demo_rows=2_000, frame_ancestors=("'self'", "https://portal.example.com")
     )
-    resp = create_app(settings).server.test_client().get("/data")
-    assert resp.headers["Content-Security-Policy"] == (
-        "frame-ancestors 'self' https://portal.example.com"
-    )
+    app = create_app(settings)
+    resp = app.server.test_client().get("/data")
+    csp = dict(d.strip().split(" ", 1) for d in resp.headers["Content-Security-Policy"].split(";"))
+    assert csp["frame-ancestors"] == "'self' https://portal.example.com"
+    # Scripts: our own files plus exactly the inline scripts Dash writes into the page.
+    page = re.sub(r"<!--.*?-->", "", resp.get_data(as_text=True), flags=re.S)  # IE-only
+    inline = re.findall(r"<script>(.*?)</script>", page, re.S)
+    assert inline
+    for script in inline:
+        digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
+        assert f"'sha256-{digest}'" in csp["script-src"]
+    assert "unsafe-inline" not in csp["script-src"]
+    assert "unsafe-eval" not in csp["script-src"]
+    assert csp["object-src"] == "'none'"
     assert resp.headers["X-Content-Type-Options"] == "nosniff"
+    assert resp.headers["Referrer-Policy"] == "same-origin"
+    # Dash's dev tools are off outside `dashapp dev`.
+    config = json.loads(
+        re.search(
+            r'id="_dash-config"[^>]*>(.*?)</script>', resp.get_data(as_text=True), re.S
+        ).group(1)
+    )
+    assert config["ui"] is False
+    assert config["props_check"] is False
 
 
 def test_sv003_healthz_ok_then_503_when_database_missing(tmp_path: Path, client) -> None:
