@@ -35,11 +35,8 @@ def test_ct001_invalid_form_names_each_field_and_queues_nothing(app) -> None:
     assert out["general"] == "there is no trainer 'no-such-trainer'"
 
 
-def test_ct002_start_through_dash_queues_a_job_and_adds_its_launcher(client, app) -> None:
-    values = {
-        f"{Training.START}.n_clicks": 1,
-        f"{Training.TRAINER}.value": "shapes-cnn",
-    }
+def start_body(client) -> dict:
+    """The request the Start button sends (2 epochs, 300 samples)."""
     deps = client.get("/_dash-dependencies").get_json()
     dep = next(d for d in deps if "training-launches.children" in d["output"])
     body = {
@@ -62,7 +59,11 @@ def test_ct002_start_through_dash_queues_a_job_and_adds_its_launcher(client, app
         ],
         "changedPropIds": [f"{Training.START}.n_clicks"],
     }
-    del values
+    return body
+
+
+def test_ct002_start_through_dash_queues_a_job_and_adds_its_launcher(client, app) -> None:
+    body = start_body(client)
     resp = client.post(
         "/_dash-update-component", data=json.dumps(body), content_type="application/json"
     )
@@ -159,3 +160,36 @@ def test_ct007_compare_highlights_differences_and_overlays_metrics(app) -> None:
     assert f"{b[:8]} loss" in rendered
     assert compare(store, [a]).error == "Pick two or more jobs to compare."
     assert compare(store, "junk").error == "Pick two or more jobs to compare."
+
+
+def test_ct090_only_the_owner_or_an_admin_cancels(app) -> None:
+    from callbacks.training import cancel
+    from dashapp.security import Identity
+
+    store = app.server.config["DASHAPP_DEPS"].job_store
+    job_id = store.create("shapes-cnn", {}, "alice")
+    assert "Only alice" in cancel(store, job_id, Identity("bob", False, "header"))
+    assert store.get(job_id).cancel_requested is False
+    assert cancel(store, job_id, Identity("root", True, "header")) == "Stopping…"
+    other = store.create("shapes-cnn", {}, "alice")
+    assert cancel(store, other, Identity("alice", False, "basic")) == "Stopping…"
+    assert cancel(store, "nope", Identity("alice")) == "No such job."
+
+
+def test_ct091_jobs_are_stamped_with_the_signed_in_user(settings) -> None:
+    import base64
+
+    from werkzeug.security import generate_password_hash
+
+    from dashapp import create_app
+
+    users = (("carol", generate_password_hash("right-horse")),)
+    app = create_app(settings.with_overrides(users=users))
+    client = app.server.test_client()
+    token = base64.b64encode(b"carol:right-horse").decode()
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Basic {token}"
+    resp = client.post("/_dash-update-component", json=start_body(client))
+    assert resp.status_code == 200, resp.data[:300]
+    job_id = resp.get_json()["response"][Training.CURRENT]["data"]
+    assert app.server.config["DASHAPP_DEPS"].job_store.get(job_id).user == "carol"
+    app.server.config["DASHAPP_DEPS"].dispose()
