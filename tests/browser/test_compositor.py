@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
+from playwright.sync_api import expect
 
 from components.ids import Compositor as C
 from components.ids import Shell
@@ -75,14 +76,14 @@ def test_bc001_drag_a_layer_render_and_download(page, live_server: LiveServer, f
     assert (round(image["x"]), round(image["y"])) == (x, y)  # the image followed its shape
 
     page.click(f"#{C.UNDO}")  # the drag is one step of history
-    page.wait_for_function(f"document.getElementById('{C.X}').value === '450'")
+    expect(page.locator(f"#{C.X}")).to_have_value("450")
     page.click(f"#{C.REDO}")
-    page.wait_for_function(f"document.getElementById('{C.X}').value === '{x}'")
+    expect(page.locator(f"#{C.X}")).to_have_value(str(x))
     assert fields(page) == (x, y, w, h)
 
     page.reload()
     page.wait_for_selector(".layer-list .list-group-item.active")
-    page.wait_for_function(f"document.getElementById('{C.X}').value === '{x}'")
+    expect(page.locator(f"#{C.X}")).to_have_value(str(x))
     assert fields(page) == (x, y, w, h)  # the composition survived the reload
 
     page.click(f"#{C.RENDER}")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from playwright.sync_api import expect
+
 from components.ids import Training
 from tests.browser.test_smoke import SHOTS
 from tests.conftest import LiveServer
@@ -77,7 +79,11 @@ def test_bt001_start_watch_reload_and_cancel(page, live_server: LiveServer) -> N
 
 def test_bt002_bad_parameters_are_shown_next_to_the_field(page, live_server: LiveServer) -> None:
     page.goto(live_server.url("/training"))
+    # The form is drawn by a callback: typing before it settles would be typed into a
+    # field that is then replaced (seen under load).
+    page.wait_for_load_state("networkidle")
     param(page, "learning_rate").fill("5")
+    expect(param(page, "learning_rate")).to_have_value("5")
     page.click(f"#{Training.START}")
     page.wait_for_selector(".invalid-feedback:visible")
     shown = page.locator(".invalid-feedback:visible").all_inner_texts()

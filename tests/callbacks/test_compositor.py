@@ -14,6 +14,7 @@ from PIL import Image
 from callbacks import compositor as cb
 from components.ids import Compositor as C
 from dashapp import composition
+from jobs.reporter import Reporter
 from tests.callbacks.helpers import find_callback
 from tests.image_fixtures import SVG, data_url, encode, png_bomb, quadrants, solid
 
@@ -244,10 +245,8 @@ def test_cc010_render_jpeg_and_bad_quality(page) -> None:
 def test_cc011_job_artifact_becomes_a_layer(page, deps, tmp_path) -> None:
     store = deps.job_store
     job_id = store.create("shapes-cnn", {}, "t")
-    art_dir = deps.settings.data_dir / "artifacts" / job_id
-    art_dir.mkdir(parents=True)
-    (art_dir / "grid.png").write_bytes(encode(quadrants((60, 30)), "PNG"))
-    store.add_artifact(job_id, "predictions", str(art_dir / "grid.png"), 1)
+    reporter = Reporter(store, job_id, deps.settings.data_dir / "artifacts" / job_id)
+    reporter.image("predictions", quadrants((60, 30)))  # as a trainer makes one
     art_id = store.artifacts(job_id)[0]["id"]
     page.act(C.ARTIFACT_ADD, artifact=art_id)
     assert "still running" in page.message()
