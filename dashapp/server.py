@@ -8,6 +8,7 @@ import re
 import secrets
 import tempfile
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 from flask import (
@@ -79,8 +80,19 @@ def security_headers(settings: Settings, script_hashes: list[str]) -> dict[str, 
     }
 
 
+def _writable(folder: Path) -> str:
+    """ "ok" when a file can be created in ``folder``, else why not."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder):
+            pass
+        return "ok"
+    except OSError as exc:
+        return f"not writable: {exc.strerror}"
+
+
 def health(deps: Deps) -> tuple[dict[str, Any], int]:
-    """Check the browsed database and the data directory; 200 when both are fine, else 503."""
+    """Check both databases, the background-job cache and the data directory: 200 or 503."""
     checks: dict[str, Any] = {}
     try:
         with deps.browse_engine.connect() as conn:
@@ -89,12 +101,22 @@ def health(deps: Deps) -> tuple[dict[str, Any], int]:
     except Exception as exc:  # any driver error means "not reachable"
         checks["database"] = f"unreachable: {type(exc).__name__}"
     try:
-        deps.settings.data_dir.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=deps.settings.data_dir):
-            pass
-        checks["data_dir"] = "ok"
-    except OSError as exc:
-        checks["data_dir"] = f"not writable: {exc.strerror}"
+        with deps.job_store.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        checks["state"] = "ok"
+    except Exception as exc:  # the app's own state database
+        checks["state"] = f"unreachable: {type(exc).__name__}"
+    checks["data_dir"] = _writable(deps.settings.data_dir)
+    if deps.settings.celery_broker:
+        try:
+            import redis
+
+            redis.Redis.from_url(deps.settings.celery_broker, socket_timeout=2).ping()
+            checks["cache"] = "ok"
+        except Exception as exc:  # broker down or unreachable
+            checks["cache"] = f"unreachable: {type(exc).__name__}"
+    else:
+        checks["cache"] = _writable(deps.settings.data_dir / "cache")
     ok = all(v == "ok" for v in checks.values())
     return {"status": "ok" if ok else "fail", "checks": checks}, 200 if ok else 503
 

@@ -144,3 +144,21 @@ def test_bc003_the_browser_drag_rules_match_the_server_copy(page, live_server) -
                 [layer, bg, list(shape), keep, snap],
             )
             assert got == pytest.approx(expected), json.dumps([shape, keep, snap, rot])
+
+
+def test_bc004_works_under_a_url_prefix(page, prefixed_server, files) -> None:
+    page.goto(prefixed_server.url("/compositor"))
+    page.wait_for_selector(f"#{C.ROOT}")
+    upload(page, C.BG_UPLOAD, files["bg"])
+    page.wait_for_selector(f"#{C.BG_INFO}:has-text('1200×800')")
+    upload(page, C.LAYER_UPLOAD, files["layer"])
+    page.wait_for_selector(".layer-list .list-group-item.active")
+    thumb = page.locator(".layer-thumb").first
+    assert thumb.get_attribute("src").startswith("/tools/dashapp/compositor/files/")
+    expect(thumb).to_have_js_property("complete", True)
+    assert thumb.evaluate("img => img.naturalWidth") == 300
+    page.click(f"#{C.RENDER}")
+    link = page.wait_for_selector(f"#{C.RESULT} a.btn:has-text('Download')", timeout=30_000)
+    assert link.get_attribute("href").startswith("/tools/dashapp/compositor/files/")
+    page.wait_for_load_state("networkidle")
+    assert page.watch.problems() == []

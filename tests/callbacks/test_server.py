@@ -6,6 +6,7 @@ import base64
 import hashlib
 import json
 import re
+import shutil
 from pathlib import Path
 
 from dashapp import create_app
@@ -54,7 +55,10 @@ def test_sv002_security_headers(tmp_path: Path) -> None:
 def test_sv003_healthz_ok_then_503_when_database_missing(tmp_path: Path, client) -> None:
     resp = client.get("/healthz")
     assert resp.status_code == 200
-    assert resp.get_json() == {"status": "ok", "checks": {"database": "ok", "data_dir": "ok"}}
+    assert resp.get_json() == {
+        "status": "ok",
+        "checks": {"database": "ok", "state": "ok", "data_dir": "ok", "cache": "ok"},
+    }
     broken = Settings(
         data_dir=tmp_path / "b",
         database_url="postgresql://nobody@127.0.0.1:1/none",
@@ -64,6 +68,15 @@ def test_sv003_healthz_ok_then_503_when_database_missing(tmp_path: Path, client)
     body = resp.get_json()
     assert body["status"] == "fail"
     assert body["checks"]["database"].startswith("unreachable")
+    # A background-job cache that cannot be written is a failure too (a file where the
+    # folder should be: unwritable even for root, who ignores permissions).
+    app = create_app(Settings(data_dir=tmp_path / "c", demo_rows=2_000))
+    cache = tmp_path / "c" / "cache"
+    shutil.rmtree(cache)
+    cache.write_text("not a folder")
+    resp = app.server.test_client().get("/healthz")
+    assert resp.status_code == 503
+    assert resp.get_json()["checks"]["cache"].startswith("not writable")
 
 
 def test_sv004_secret_key_is_shared_through_the_data_dir(settings: Settings) -> None:
