@@ -125,3 +125,41 @@ def test_dp004_export_streams_the_filtered_sorted_view(pg_table: str) -> None:
     bs = [int(line.split(",")[1]) for line in lines[1:]]
     assert bs == sorted((b for b in range(300) if b % 7 == 3), reverse=True)
     engine.dispose()
+
+
+def test_dp009_healthz_under_gunicorn_says_503_while_the_database_is_down(
+    pg_table: str, start_server
+) -> None:
+    import json
+    import urllib.error
+    import urllib.request
+
+    url = make_url(pg_table)
+    proxy = TcpProxy((url.host or "127.0.0.1", url.port or 5432))
+    proxy.start()
+    server = start_server(
+        DASHAPP_DATABASE_URL=url.set(port=proxy.port).render_as_string(hide_password=False),
+        DASHAPP_STATEMENT_TIMEOUT_S="3",
+    )
+
+    def health() -> tuple[int, dict]:
+        try:
+            with urllib.request.urlopen(server.url("healthz"), timeout=30) as resp:
+                return resp.status, json.loads(resp.read())
+        except urllib.error.HTTPError as err:
+            return err.code, json.loads(err.read())
+
+    assert health()[0] == 200
+    proxy.stop()
+    try:
+        for _ in range(4):  # whichever of the 2 workers answers
+            status, body = health()
+            assert status == 503
+            assert body["checks"]["database"].startswith("unreachable")
+            assert body["checks"]["data_dir"] == "ok"
+        with urllib.request.urlopen(server.url("compositor"), timeout=30) as resp:
+            assert resp.status == 200  # the other pages keep serving
+    finally:
+        proxy.start()
+    assert all(health()[0] == 200 for _ in range(4))  # and it recovers by itself
+    proxy.stop()
