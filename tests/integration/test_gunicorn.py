@@ -83,3 +83,20 @@ def test_gu004_first_requests_in_parallel_never_fail(start_server) -> None:
     with ThreadPoolExecutor(16) as pool:
         statuses = list(pool.map(lambda r: fetch(server.base + r)[0], refs * 4))
     assert set(statuses) == {200}
+
+
+def test_gu005_forged_and_oversized_requests_get_a_clean_4xx(live_server: LiveServer) -> None:
+    url = live_server.url("_dash-update-component")
+    for body in (b"{not json", b'{"output": "nope.children", "inputs": []}', b"[1, 2, 3]"):
+        status, _, answer = fetch(url, body)
+        assert status == 400, body
+        assert b"Traceback" not in answer
+        assert b"SELECT" not in answer
+    # Past the request limit (25 MB of upload in base64 plus page state): refused at once.
+    big = b"{" + b" " * (48 * 1024 * 1024) + b"}"
+    try:
+        status = fetch(url, big)[0]
+    except (ConnectionError, urllib.error.URLError):
+        status = 413  # the server may close the connection while the body is still sent
+    assert status == 413
+    assert fetch(live_server.url("healthz"))[0] == 200  # and the server is fine
