@@ -82,7 +82,9 @@ def install(server: Flask, user_of: Any) -> None:
                 if started is None
                 else round((time.perf_counter() - started) * 1000, 1),
                 "remote": request.remote_addr,
-                "bytes": resp.calculate_content_length(),
+                # The header only: computing the length would buffer a streamed body (the
+                # CSV export) whole in memory.
+                "bytes": resp.content_length,
             },
         )
         return resp

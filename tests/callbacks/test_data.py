@@ -145,3 +145,15 @@ def test_cd007_database_down_gives_a_banner_not_a_500(tmp_path: Path) -> None:
     assert status == 200
     assert body["response"][Data.GRID]["getRowsResponse"]["rowCount"] == 0
     assert body["response"][Data.GRID_ERROR]["is_open"] is True
+
+
+def test_cd020_export_is_streamed_through_every_request_hook(client) -> None:
+    """Nothing (logging, headers) may read a streamed export whole into memory."""
+    resp = client.get("/export.csv?table=main.events")
+    assert resp.status_code == 200
+    assert resp.is_streamed
+    assert resp.headers.get("Content-Length") is None
+    first = next(resp.response)
+    assert first.startswith(b"id,") or b"," in first
+    resp.close()
+    assert client.get("/export.csv?table=main.nope").status_code == 400
