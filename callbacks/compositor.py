@@ -7,11 +7,8 @@ folded in by the next server action.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
 from dash import ClientsideFunction, Dash, Input, Output, State, ctx, html, no_update
@@ -20,7 +17,9 @@ from dash.exceptions import PreventUpdate
 from components import compositor as view_parts
 from components.ids import Compositor as C
 from dashapp import composition, render
+from dashapp import compositor_actions as actions
 from dashapp.composition import Comp, CompositionError
+from dashapp.compositor_actions import Outcome
 from dashapp.deps import Deps
 from dashapp.imaging import ImageRejected
 from dashapp.upload_store import UploadStore
@@ -35,7 +34,12 @@ BUTTONS = {
     C.ROTATE: "rotate",
 }
 FIELDS = {C.NAME: "rename", C.X: "x", C.Y: "y", C.W: "w", C.H: "h", C.OPACITY: "opacity"}
-RECIPE_MAX_BYTES = 1024 * 1024
+# Where each kind of message is shown.
+TARGETS = {
+    actions.MAIN: C.MESSAGE,
+    actions.BACKGROUND: C.BG_MESSAGE,
+    actions.LAYERS: C.LAYER_MESSAGE,
+}
 
 
 def note(text: str, kind: str = "danger") -> html.Div:
@@ -43,108 +47,9 @@ def note(text: str, kind: str = "danger") -> html.Div:
     return html.Div(text, className=f"text-{kind}")
 
 
-@dataclass
-class Outcome:
-    """What one action changed: the composition and where to say what happened."""
-
-    comp: Comp
-    messages: dict[str, Any] = field(default_factory=dict)
-    history: bool = True  # whether the step can be undone
-    new_hist: Any = None  # the history after an undo or redo
-
-
-def decode_data_url(contents: Any, max_bytes: int) -> bytes:
-    """The bytes of a ``data:...;base64,`` upload; ImageRejected if it is not one."""
-    if not isinstance(contents, str) or "," not in contents:
-        raise ImageRejected("The upload did not arrive as a file.")
-    payload = contents.split(",", 1)[1]
-    if len(payload) * 3 // 4 > max_bytes + 3:
-        size = f"{len(payload) * 3 / 4 / 1048576:.1f}"
-        limit = f"{max_bytes / 1048576:.1f}".removesuffix(".0")
-        raise ImageRejected(f"The file is {size} MB; the limit is {limit} MB.")
-    try:
-        return base64.b64decode(payload, validate=True)
-    except (binascii.Error, ValueError):
-        raise ImageRejected("The upload is not valid base64 data.") from None
-
-
-def add_uploads(store: UploadStore, comp: Comp, pending: Any, *, background: bool) -> Outcome:
-    """Store uploaded files and put them on the canvas; one message for all of them."""
-    files = pending.get("files") if isinstance(pending, dict) else None
-    if not isinstance(files, list) or not files:
-        raise PreventUpdate
-    problems = [str(r) for r in pending.get("rejected") or [] if isinstance(r, str)][:20]
-    added: list[str] = []
-    target = C.BG_MESSAGE if background else C.LAYER_MESSAGE
-    for item in files[: 1 if background else composition.MAX_LAYERS]:
-        name = str(item.get("filename") or "file")[:80] if isinstance(item, dict) else "file"
-        try:
-            data = decode_data_url(
-                item.get("contents") if isinstance(item, dict) else None, store.limits.max_bytes
-            )
-            info = store.add(comp["session"], data, name)
-            comp = (
-                composition.set_background(comp, info)
-                if background
-                else composition.add_layer(comp, info)
-            )
-            added.append(info.name)
-        except (ImageRejected, CompositionError) as exc:
-            problems.append(f"{name}: {exc}")
-    parts = []
-    if added:
-        parts.append(
-            note(("Background: " if background else "Added ") + ", ".join(added) + ".", "success")
-        )
-    if problems:
-        parts.append(note(" ".join(problems)))
-    return Outcome(comp, {target: parts}, history=bool(added))
-
-
-def artifact_bytes(deps: Deps, art_id: Any) -> tuple[bytes, str]:
-    """The file of a finished job's image artifact; CompositionError when it is not one."""
-    try:
-        art = deps.job_store.artifact(int(art_id))
-    except (TypeError, ValueError):
-        art = None
-    if art is None:
-        raise CompositionError("No such training artifact.")
-    if art["status"] not in ("succeeded", "failed", "cancelled"):
-        raise CompositionError("That job is still running; its images can be used once it ends.")
-    data = deps.job_store.artifact_bytes(art)
-    if data is None:
-        raise CompositionError("That artifact's file is gone.")
-    return data, f"{art['name']} (job {art['job_id'][:8]})"
-
-
-def add_artifact(deps: Deps, store: UploadStore, comp: Comp, art_id: Any) -> Outcome:
-    """Add a job's image as a layer (as the background when there is none yet)."""
-    data, name = artifact_bytes(deps, art_id)
-    info = store.add(comp["session"], data, name)
-    if comp["bg"] is None:
-        return Outcome(
-            composition.set_background(comp, info),
-            {C.MESSAGE: note(f"{name} is the background.", "success")},
-        )
-    return Outcome(
-        composition.add_layer(comp, info), {C.MESSAGE: note(f"Added {name}.", "success")}
-    )
-
-
-def load_recipe(store: UploadStore, comp: Comp, contents: Any) -> Outcome:
-    """Apply an uploaded JSON recipe to the composition."""
-    try:
-        data = decode_data_url(contents, RECIPE_MAX_BYTES)
-        recipe = json.loads(data.decode("utf-8"))
-    except ImageRejected as exc:
-        raise CompositionError(f"Recipe refused: {exc}") from None
-    except (UnicodeDecodeError, ValueError):
-        raise CompositionError("This file is not a dashapp compositor recipe.") from None
-    new, notes = composition.apply_recipe(comp, recipe, store)
-    text = f"Recipe loaded: {len(new['layers'])} layer(s)." + (
-        "" if not notes else " " + " ".join(notes)
-    )
-    return Outcome(new, {C.MESSAGE: note(text, "warning" if notes else "success")})
+def shown(messages: list[actions.Message]) -> list[html.Div]:
+    """Messages of an action as page elements."""
+    return [note(text, kind) for text, kind in messages]
 
 
 def act(
@@ -157,6 +62,8 @@ def act(
     store.touch(comp["session"])
     try:
         outcome = _dispatch(deps, store, trigger, values, comp, hist)
+    except actions.NothingToDo:
+        raise PreventUpdate from None
     except (CompositionError, ImageRejected) as exc:
         return (no_update, no_update, no_update, note(str(exc)), no_update, no_update)
     if outcome is None or (outcome.comp == comp and not outcome.messages):
@@ -174,7 +81,7 @@ def act(
         C.BG_MESSAGE: no_update,
         C.LAYER_MESSAGE: no_update,
     }
-    messages.update(outcome.messages)
+    messages.update({TARGETS[k]: shown(v) for k, v in outcome.messages.items()})
     # The drag's pending boxes are folded in, so GEOM is cleared whenever it held any;
     # the revision makes the store change (and the view redraw) even when an undo lands
     # on the very state the store already holds.
@@ -197,9 +104,9 @@ def _dispatch(
 ) -> Outcome | None:
     """Map the triggering component to one composition edit."""
     if trigger == C.BG_PENDING:
-        return add_uploads(store, comp, values["bg_pending"], background=True)
+        return actions.add_uploads(store, comp, values["bg_pending"], background=True)
     if trigger == C.LAYER_PENDING:
-        return add_uploads(store, comp, values["layer_pending"], background=False)
+        return actions.add_uploads(store, comp, values["layer_pending"], background=False)
     if trigger == C.SELECT:
         picked = values["select"]
         return (
@@ -220,9 +127,9 @@ def _dispatch(
     if trigger == C.ARTIFACT_ADD:
         if not values["artifact"]:
             raise CompositionError("Pick an image from a training job first.")
-        return add_artifact(deps, store, comp, values["artifact"])
+        return actions.add_artifact(deps.job_store, store, comp, values["artifact"])
     if trigger == C.RECIPE_UPLOAD:
-        return load_recipe(store, comp, values["recipe"])
+        return actions.load_recipe(store, comp, values["recipe"])
     return None
 
 
@@ -257,10 +164,12 @@ def view(deps: Deps, comp_raw: Any, geom: Any, query: Any) -> dict[str, Any]:
     if query:
         out["query"] = None
         try:
-            outcome = add_artifact(deps, store, composition.merge_geometry(comp, geom), query)
+            outcome = actions.add_artifact(
+                deps.job_store, store, composition.merge_geometry(comp, geom), query
+            )
             out["hist"] = composition.push(None, comp)
             comp = outcome.comp
-            out["comp"], out["message"] = comp, outcome.messages[C.MESSAGE]
+            out["comp"], out["message"] = comp, shown(outcome.messages[actions.MAIN])
         except (CompositionError, ImageRejected) as exc:
             out["message"] = note(str(exc))
     merged = composition.merge_geometry(comp, geom)

@@ -94,8 +94,8 @@ def identify(
         if name and USER_RE.fullmatch(name):
             return Identity(name, name in admin_set, "header")
     if users:
-        name = basic_user(headers.get("Authorization"), users)
-        return Identity(name, name in admin_set, "basic") if name else None
+        user = basic_user(headers.get("Authorization"), users)
+        return Identity(user, user in admin_set, "basic") if user else None
     return Identity(ANONYMOUS, False, "open")
 
 
