@@ -44,13 +44,18 @@ def files(tmp_path: Path) -> dict[str, Path]:
     return paths
 
 
-def test_bc001_drag_a_layer_render_and_download(page, live_server: LiveServer, files, tmp_path):
-    page.goto(live_server.url("/compositor"))
+def open_with_layer(page, server: LiveServer, files: dict[str, Path]) -> None:
+    """Open the Compositor, drop the background, then the red layer, as a person would."""
+    page.goto(server.url("/compositor"))
     page.wait_for_selector(f"#{C.ROOT}")
     upload(page, C.BG_UPLOAD, files["bg"])
     page.wait_for_selector(f"#{C.BG_INFO}:has-text('1200×800')")
     upload(page, C.LAYER_UPLOAD, files["layer"])
     page.wait_for_selector(".layer-list .list-group-item.active:has-text('red.png')")
+
+
+def test_bc001_drag_a_layer_render_and_download(page, live_server: LiveServer, files, tmp_path):
+    open_with_layer(page, live_server, files)
     assert fields(page) == (450, 300, 300, 200)  # centred on the background
     page.wait_for_load_state("networkidle")
 
@@ -147,12 +152,7 @@ def test_bc003_the_browser_drag_rules_match_the_server_copy(page, live_server) -
 
 
 def test_bc004_works_under_a_url_prefix(page, prefixed_server, files) -> None:
-    page.goto(prefixed_server.url("/compositor"))
-    page.wait_for_selector(f"#{C.ROOT}")
-    upload(page, C.BG_UPLOAD, files["bg"])
-    page.wait_for_selector(f"#{C.BG_INFO}:has-text('1200×800')")
-    upload(page, C.LAYER_UPLOAD, files["layer"])
-    page.wait_for_selector(".layer-list .list-group-item.active")
+    open_with_layer(page, prefixed_server, files)
     thumb = page.locator(".layer-thumb").first
     assert thumb.get_attribute("src").startswith("/tools/dashapp/compositor/files/")
     expect(thumb).to_have_js_property("complete", True)
