@@ -340,7 +340,13 @@ def layout(artifact: str | None = None, **_query: str) -> html.Div:
                 "layers",
                 "Drag uploaded images onto a background and render the result at full resolution.",
             ),
-            dbc.Row([dbc.Col([canvas, render_card], lg=8), dbc.Col(side, lg=4)]),
+            # Narrow (the portal's frame): the upload zones come first, then the canvas.
+            dbc.Row(
+                [
+                    dbc.Col([canvas, render_card], lg=8, className="order-2 order-lg-1"),
+                    dbc.Col(side, lg=4, className="order-1 order-lg-2"),
+                ]
+            ),
             # A fresh session for a new browser; one kept in localStorage wins over it.
             dcc.Store(
                 id=C.COMP,
