@@ -7,7 +7,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from dash import ALL, MATCH, Dash, Input, Output, Patch, State, dcc, no_update
+from dash import ALL, MATCH, Dash, Input, Output, Patch, State, ctx, dcc, no_update
 from dash.exceptions import PreventUpdate
 
 from components import training as view
@@ -123,7 +123,12 @@ def register(app: Dash, deps: Deps) -> None:
         State(Training.RUN_AGAIN, "data"),
     )
     def _form(name: Any, run_again: Any) -> tuple[Any, ...]:
-        return form_for(deps.job_store, name, run_again)
+        fields, description = form_for(deps.job_store, name, run_again)
+        if ctx.triggered_id is None and not run_again:
+            # The layout drew this very form: drawing it again on load would replace the
+            # fields under the fingers of someone already typing.
+            fields = no_update
+        return fields, description
 
     @app.callback(
         Output(Training.LAUNCHES, "children"),

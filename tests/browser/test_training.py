@@ -79,9 +79,7 @@ def test_bt001_start_watch_reload_and_cancel(page, live_server: LiveServer) -> N
 
 def test_bt002_bad_parameters_are_shown_next_to_the_field(page, live_server: LiveServer) -> None:
     page.goto(live_server.url("/training"))
-    # The form is drawn by a callback: typing before it settles would be typed into a
-    # field that is then replaced (seen under load).
-    page.wait_for_load_state("networkidle")
+    # Typed at once, before the page's first callbacks answer: the form must keep it.
     param(page, "learning_rate").fill("5")
     expect(param(page, "learning_rate")).to_have_value("5")
     page.click(f"#{Training.START}")
@@ -120,4 +118,41 @@ def test_bt003_train_on_a_grid_view_and_come_back_to_it(page, live_server: LiveS
         "([id, want]) => (document.getElementById(id)?.textContent || '') === want",
         arg=[Data.STATUS, status],
     )
+    assert page.watch.problems() == []
+
+
+def fetch_status(url: str) -> int:
+    """Status of a GET on a connection of its own (a kept-alive one may have timed out)."""
+    import urllib.request
+
+    with urllib.request.urlopen(url, timeout=30) as resp:
+        resp.read()
+        return resp.status
+
+
+def test_bt010_pages_and_callbacks_under_a_url_prefix(page, prefixed_server) -> None:
+    """Behind the proxy at /tools/dashapp/: the grid, a job, its images and downloads."""
+    from components.ids import Data
+
+    page.goto(prefixed_server.url("/data?table=main.teams"))
+    page.wait_for_selector(".ag-row .ag-cell")
+    export = page.get_attribute(f"#{Data.EXPORT}", "href")
+    assert export.startswith("/tools/dashapp/export.csv")
+    assert fetch_status(prefixed_server.base + export) == 200
+
+    page.goto(prefixed_server.url("/training"))
+    param(page, "epochs").fill("1")
+    param(page, "samples").fill("300")
+    page.click(f"#{Training.START}")
+    page.wait_for_function(
+        "id => document.querySelector(`#${id} .badge`)?.textContent === 'succeeded'",
+        arg=Training.PANEL,
+        timeout=90_000,
+    )
+    img = page.wait_for_selector(f"#{Training.PANEL} .gallery img")
+    assert img.get_attribute("src").startswith("/tools/dashapp/jobs/")
+    assert img.evaluate("i => i.complete && i.naturalWidth > 0")
+    zip_href = page.get_attribute(f"#{Training.PANEL} a[href$='artifacts.zip']", "href")
+    assert zip_href.startswith("/tools/dashapp/")
+    assert fetch_status(prefixed_server.base + zip_href) == 200
     assert page.watch.problems() == []
