@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import time
@@ -40,6 +41,7 @@ class Reporter:
         self._last_write = 0.0
         self._step = 0
         self._moved = False  # the first step past zero is always written: the bar moves at once
+        self._metrics: list[tuple[int, str, float]] = []  # written with the next progress
 
     def progress(
         self, step: int, total: int, *, epoch: int | None = None, epochs: int | None = None
@@ -52,6 +54,7 @@ class Reporter:
             return
         self._moved = self._moved or step > 0
         self._last_write = now
+        self.flush()
         elapsed = now - self.started
         fraction = step / total if total else 0.0
         eta = elapsed / fraction - elapsed if fraction > 0 else None
@@ -76,25 +79,36 @@ class Reporter:
 
     def check_cancel(self) -> None:
         """Raise Cancelled when the user asked this job to stop."""
-        job = self.store.get(self.job_id)
-        if job is not None and job.cancel_requested:
+        if self.store.cancel_requested(self.job_id):
             raise Cancelled()
 
     def metric(self, name: str, value: float, step: int | None = None) -> None:
-        """Record one value of a named metric."""
-        self.store.add_metric(self.job_id, self._step if step is None else step, name, value)
+        """Record one value of a named metric (written with the next progress write)."""
+        self._metrics.append((self._step if step is None else step, name, float(value)))
+        if len(self._metrics) >= 500:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the metrics recorded since the last write."""
+        pending, self._metrics = self._metrics, []
+        self.store.add_metrics(self.job_id, pending)
 
     def log(self, line: str) -> None:
         """Append a line to the job's log."""
+        self.flush()
         self.store.add_log(self.job_id, line)
 
     def image(self, name: str, image: Any) -> Path:
         """Save a Pillow image as a PNG artifact and record it."""
         safe = re.sub(r"[^A-Za-z0-9._-]+", "_", name)[:80] or "image"
         path = self.artifact_dir / f"{self._step:07d}-{safe}.png"
-        image.save(path, format="PNG")
-        self.store.put_file(self.job_id, path.name, path.read_bytes())
-        self.store.add_artifact(self.job_id, name, str(path), self._step)
+        # Encoded once (a fast PNG level: this runs inside the training loop), then kept
+        # both on disk and in the state database, in one transaction.
+        buf = io.BytesIO()
+        image.save(buf, format="PNG", compress_level=3)
+        data = buf.getvalue()
+        path.write_bytes(data)
+        self.store.add_artifact(self.job_id, name, str(path), self._step, data=data)
         return path
 
     def model(self, state_dict: Any) -> Path:
@@ -132,6 +146,9 @@ class SilentReporter(Reporter):
 
     def metric(self, name: str, value: float, step: int | None = None) -> None:
         """Nothing to record."""
+
+    def flush(self) -> None:
+        """Nothing to write."""
 
     def log(self, line: str) -> None:
         """Nothing to record."""

@@ -6,6 +6,7 @@ so the web process's threads and (never initialised) CUDA state are not inherite
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -113,6 +114,8 @@ def run_job(
         extra = {"error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()}
     finally:
         stop.set()
+    with contextlib.suppress(Exception):  # the last metrics; a failure here is not the job's
+        reporter.flush()
     store.finish(job_id, status, **extra)
     return status
 

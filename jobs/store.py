@@ -276,6 +276,12 @@ class JobStore:
         with self.engine.begin() as conn:
             return bool(conn.execute(stmt).rowcount)
 
+    def cancel_requested(self, job_id: str) -> bool:
+        """Whether someone asked this job to stop (one column of one row: polled often)."""
+        stmt = select(jobs.c.cancel_requested).where(jobs.c.id == job_id)
+        with self.engine.connect() as conn:
+            return bool(conn.execute(stmt).scalar())
+
     def request_cancel(self, job_id: str) -> bool:
         """Ask a job to stop; a queued job is cancelled at once. True if the job was live."""
         with self.engine.begin() as conn:
@@ -299,10 +305,15 @@ class JobStore:
 
     def add_metric(self, job_id: str, step: int, name: str, value: float) -> None:
         """Record one metric value."""
+        self.add_metrics(job_id, [(step, name, value)])
+
+    def add_metrics(self, job_id: str, values: Sequence[tuple[int, str, float]]) -> None:
+        """Record several metric values ``(step, name, value)`` in one transaction."""
+        if not values:
+            return
+        rows = [{"job_id": job_id, "step": s, "name": n, "value": v} for s, n, v in values]
         with self.engine.begin() as conn:
-            conn.execute(
-                insert(job_metrics).values(job_id=job_id, step=step, name=name, value=value)
-            )
+            conn.execute(insert(job_metrics), rows)
             self._bump(conn, job_id)
 
     def metrics(self, job_id: str) -> dict[str, list[tuple[int, float]]]:
@@ -335,9 +346,15 @@ class JobStore:
         with self.engine.connect() as conn:
             return [r[0] for r in conn.execute(stmt)][::-1]
 
-    def add_artifact(self, job_id: str, name: str, path: str, step: int) -> None:
-        """Record an artifact file."""
+    def add_artifact(
+        self, job_id: str, name: str, path: str, step: int, data: bytes | None = None
+    ) -> None:
+        """Record an artifact file (and keep its bytes, in the same transaction)."""
         with self.engine.begin() as conn:
+            if data is not None:
+                conn.execute(
+                    insert(job_files).values(job_id=job_id, name=Path(path).name, data=data)
+                )
             conn.execute(
                 insert(job_artifacts).values(
                     job_id=job_id, name=name, path=path, step=step, at=now()
