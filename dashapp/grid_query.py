@@ -413,7 +413,18 @@ def to_json_value(value: Any, *, truncate: int | None = MAX_CELL_CHARS) -> Any:
         return value if -(2**53) < value < 2**53 else str(value)
     if kind is float:
         return value if math.isfinite(value) else str(value)
+    if kind is datetime:  # common in logs and events: kept off the slower path below
+        return value.isoformat(sep=" ")
+    if kind is Decimal:
+        return _decimal(value)
     return _convert_other(value, truncate)
+
+
+def _decimal(value: Decimal) -> Any:
+    """A Decimal as a float when that is exact to 15 digits, else as text."""
+    as_float = float(value)
+    exact = math.isfinite(as_float) and len(value.as_tuple().digits) <= 15
+    return as_float if exact else str(value)
 
 
 def _convert_other(value: Any, truncate: int | None) -> Any:
@@ -422,9 +433,7 @@ def _convert_other(value: Any, truncate: int | None) -> Any:
         if isinstance(value, base):
             return to_json_value(base(value), truncate=truncate)
     if isinstance(value, Decimal):
-        as_float = float(value)
-        exact = math.isfinite(as_float) and len(value.as_tuple().digits) <= 15
-        return as_float if exact else str(value)
+        return _decimal(value)
     if isinstance(value, datetime):
         return value.isoformat(sep=" ")
     if isinstance(value, date | time):
