@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -161,4 +162,64 @@ def test_bc004_works_under_a_url_prefix(page, prefixed_server, files) -> None:
     link = page.wait_for_selector(f"#{C.RESULT} a.btn:has-text('Download')", timeout=30_000)
     assert link.get_attribute("href").startswith("/tools/dashapp/compositor/files/")
     page.wait_for_load_state("networkidle")
+    assert page.watch.problems() == []
+
+
+def test_bc005_recipe_saved_then_applied_to_a_larger_background(
+    page, live_server, files, tmp_path
+) -> None:
+    open_with_layer(page, live_server, files)
+    page.fill(f"#{C.X}", "100")
+    page.press(f"#{C.X}", "Enter")
+    expect(page.locator(".layer-list .list-group-item.active")).to_have_count(1)
+    page.fill(f"#{C.Y}", "80")
+    page.press(f"#{C.Y}", "Enter")
+    expect(page.locator(f"#{C.Y}")).to_have_value("80")
+    with page.expect_download() as download:
+        page.click(f"#{C.RECIPE_SAVE}")
+    recipe_path = tmp_path / "recipe.json"
+    download.value.save_as(recipe_path)
+    recipe = json.loads(recipe_path.read_text())
+    assert recipe["layers"][0]["x"] == 100
+    assert recipe["layers"][0]["y"] == 80
+    assert len(recipe_path.read_bytes()) < 2000  # small: it refers to the uploads
+
+    big = tmp_path / "big.png"
+    big.write_bytes(encode(solid((2400, 1600), BG), "PNG"))
+    upload(page, C.BG_UPLOAD, big)
+    page.wait_for_selector(f"#{C.BG_INFO}:has-text('2400×1600')")
+    page.click(f"#{C.DELETE}")
+    page.wait_for_selector(f"#{C.LAYERS} p:has-text('No layers yet')")
+    page.set_input_files(f"#{C.RECIPE_UPLOAD} input[type=file]", str(recipe_path))
+    page.wait_for_selector(f"#{C.MESSAGE}:has-text('Recipe loaded: 1 layer')")
+    # Twice the background: twice the place and the size.
+    expect(page.locator(f"#{C.X}")).to_have_value("200")
+    assert fields(page) == (200, 160, 600, 400)
+    assert page.watch.problems() == []
+
+
+def test_bc006_a_job_image_goes_from_its_gallery_to_the_compositor(page, live_server) -> None:
+    from dashapp.db import make_engine
+    from jobs.reporter import Reporter
+    from jobs.store import SUCCEEDED, JobStore
+
+    # A finished job with one image, written the way a trainer writes it.
+    data_dir = live_server.log.parent
+    store = JobStore(make_engine(f"sqlite:///{data_dir / 'state.sqlite'}"))
+    job_id = store.create("shapes-cnn", {}, "anonymous")
+    Reporter(store, job_id, data_dir / "artifacts" / job_id).image(
+        "predictions", solid((320, 200), (10, 200, 10))
+    )
+    store.finish(job_id, SUCCEEDED)
+    store.engine.dispose()
+
+    page.goto(live_server.url(f"/training/{job_id}"))
+    page.click("a.to-compositor")
+    page.wait_for_url("**/compositor?artifact=*")
+    page.wait_for_selector(f"#{C.BG_INFO}:has-text('320×200')")  # no background yet: it is one
+    assert "predictions" in page.inner_text(f"#{C.BG_INFO}")
+    page.click(f"#{C.ARTIFACT}")
+    page.get_by_role("option", name=re.compile(r"^predictions")).first.click()
+    page.click(f"#{C.ARTIFACT_ADD}")
+    page.wait_for_selector(".layer-list .list-group-item.active:has-text('predictions')")
     assert page.watch.problems() == []
