@@ -99,14 +99,15 @@ def create_app(settings: Settings | None = None) -> Dash:
     server.install(app.server, deps, catchall_endpoint=settings.url_prefix + "<path:path>")
     app.server.config["DASHAPP_DEPS"] = deps
     app.server.config["DASHAPP_CELERY"] = celery_app
-    # Dash prepares its script registry on the first request, flagging it done before it
-    # is; under threaded gunicorn a concurrent first request for a script then fails
-    # with "not a registered library". Doing it here, before serving, removes the race.
-    with app.server.test_request_context(settings.url_prefix):
-        app._setup_server()
-    # Dash pages register their callbacks (one with an inline script) on the first request;
-    # make it now, so the CSP can list that script's hash before anyone is served.
-    app.server.test_client().get(f"{settings.url_prefix}healthz")
+    # Dash does its own setup on the first request: it prepares its script registry
+    # (flagging it done before it is: under threaded gunicorn a concurrent first request
+    # for a script then failed with "not a registered library") and registers the pages'
+    # callbacks (one with an inline script the CSP must list by hash). Run those hooks
+    # now, before serving, without a real request (Flask would then refuse the error
+    # handler `dashapp dev` adds for its dev tools).
+    with app.server.test_request_context(f"{settings.url_prefix}healthz"):
+        for hook in app.server.before_request_funcs.get(None, []):
+            hook()
     app.server.config["DASHAPP_SCRIPT_HASHES"] = app.csp_hashes()
     app.server.config.pop("DASHAPP_HEADERS", None)
     return app

@@ -45,7 +45,13 @@ def cmd_dev(args: argparse.Namespace) -> int:
     from dashapp.app import create_app
 
     app = create_app(settings)
-    app.run(debug=True, host=settings.host, port=settings.port)
+    # No version check: it calls plotly.com, which an intranet (and our CSP) does not allow.
+    app.run(
+        debug=True,
+        host=settings.host,
+        port=settings.port,
+        dev_tools_disable_version_check=True,
+    )
     return 0
 
 

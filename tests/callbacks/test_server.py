@@ -114,3 +114,10 @@ def test_sv005_forged_callback_requests_get_a_clean_400(client, settings) -> Non
         "/_dash-update-component", data=b"x" * (limit + 1), content_type="application/json"
     )
     assert big.status_code == 413
+
+
+def test_sv010_dev_tools_can_still_be_enabled(settings: Settings) -> None:
+    """`dashapp dev` turns Dash's dev tools on after the factory: nothing may have served yet."""
+    app = create_app(settings)
+    assert app.enable_dev_tools(debug=True, dev_tools_hot_reload=False) is True
+    assert app.server.test_client().get("/data").status_code == 200
