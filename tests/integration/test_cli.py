@@ -82,3 +82,36 @@ def test_cl004_default_demo_db_has_a_million_rows(tmp_path: Path) -> None:
     ensure_sqlite(path, DemoSizes())
     con = sqlite3.connect(path)
     assert con.execute("SELECT count(*) FROM events").fetchone()[0] >= 1_000_000
+
+
+def test_cl005_dev_server_starts_with_its_dev_tools(tmp_path: Path) -> None:
+    """`dashapp dev` (Dash's debug server) serves pages; the factory must not block it."""
+    import urllib.request
+
+    from tests.conftest import ROOT, free_port, wait_http
+
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DASHAPP_")}
+    env |= {"DASHAPP_DATA_DIR": str(tmp_path), "DASHAPP_PORT": str(port)}
+    env |= {"DASHAPP_DEMO_ROWS": "2000"}
+    log = tmp_path / "dev.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "dashapp.cli", "dev"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        try:
+            wait_http(f"http://127.0.0.1:{port}/healthz", proc, timeout=90)
+        except Exception as exc:
+            raise AssertionError(log.read_text()[-2000:]) from exc
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/data", timeout=30) as resp:
+            page = resp.read().decode()
+        assert resp.status == 200
+        assert '"ui": true' in page or '"ui":true' in page  # dev tools on, here only
+    finally:
+        proc.terminate()
+        proc.wait(30)
