@@ -104,7 +104,7 @@
       },
       // A shape was moved or resized: the image follows, the fields and history too.
       drag: function (relayout, comp, geom, hist, keepAspect, snap, fig) {
-        var n = 9;
+        var n = 10;
         if (!relayout || !comp || !comp.bg || !fig || !fig.layout) return noUpdate(n);
         var merged = mergeGeometry(comp, geom);
         var layers = merged.layers.map(function (l) { return Object.assign({}, l); });
@@ -136,13 +136,17 @@
         var s = layers.filter(function (l) { return l.id === sel; })[0];
         var newSelection = sel !== merged.sel;
         var nu = window.dash_clientside.no_update;
+        // The layers list marks the dragged layer as the selected one.
+        var items = (window.dash_clientside.callback_context.outputs_list || [])[9] || [];
+        var active = items.map(function (o) { return o.id.layer === sel; });
         return [
           { data: fig.data || [], layout: layout },
           { sel: sel, boxes: boxes },
           { past: past, future: [] },
           Math.round(s.x), Math.round(s.y), Math.round(s.w), Math.round(s.h),
           newSelection ? s.name : nu,
-          newSelection ? Math.round(s.opacity * 100) : nu
+          newSelection ? Math.round(s.opacity * 100) : nu,
+          newSelection ? active : items.map(function () { return nu; })
         ];
       },
       dragGeometry: dragGeometry

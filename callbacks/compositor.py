@@ -8,6 +8,7 @@ folded in by the next server action.
 from __future__ import annotations
 
 import json
+import threading
 import time
 from typing import Any
 
@@ -34,6 +35,8 @@ BUTTONS = {
     C.ROTATE: "rotate",
 }
 FIELDS = {C.NAME: "rename", C.X: "x", C.Y: "y", C.W: "w", C.H: "h", C.OPACITY: "opacity"}
+RENDERS_AT_ONCE = 2
+RENDER_SLOTS = threading.BoundedSemaphore(RENDERS_AT_ONCE)  # per worker process
 # Where each kind of message is shown.
 TARGETS = {
     actions.MAIN: C.MESSAGE,
@@ -223,13 +226,20 @@ def render_result(deps: Deps, comp_raw: Any, geom: Any, fmt: Any, quality: Any) 
     if fmt == "jpeg" and not 1 <= q <= 100:
         return note("JPEG quality must be a whole number from 1 to 100.")
     started = time.perf_counter()
+    # A full-resolution render holds about twice the output in memory: at most
+    # RENDERS_AT_ONCE of them per worker keeps the server's memory bounded.
+    if not RENDER_SLOTS.acquire(timeout=60):
+        return note("The server is busy rendering other compositions; try again in a moment.")
     try:
         image = render.render(comp, lambda image_id: store.open(comp["session"], image_id))
+        flat = render.flatten(image, fmt)
+        render_id = store.save_render(comp["session"], flat, fmt=fmt, quality=q)
     except CompositionError as exc:
         return note(str(exc))
     except KeyError:
         return note("An upload of this composition has expired; upload it again.")
-    render_id = store.save_render(comp["session"], render.flatten(image, fmt), fmt=fmt, quality=q)
+    finally:
+        RENDER_SLOTS.release()
     took = time.perf_counter() - started
     sid = comp["session"]
     return html.Div(
@@ -309,6 +319,7 @@ def register(app: Dash, deps: Deps) -> None:
         Output(C.H, "value", allow_duplicate=True),
         Output(C.NAME, "value", allow_duplicate=True),
         Output(C.OPACITY, "value", allow_duplicate=True),
+        Output(C.layer_any(), "active"),
         Input(C.CANVAS, "relayoutData"),
         State(C.COMP, "data"),
         State(C.GEOM, "data"),
