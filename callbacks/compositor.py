@@ -106,6 +106,8 @@ def _dispatch(
     deps: Deps, store: UploadStore, trigger: Any, values: dict[str, Any], comp: Comp, hist: Any
 ) -> Outcome | None:
     """Map the triggering component to one composition edit."""
+    if isinstance(trigger, list):  # several fields at once (a blur and an Enter)
+        return _fields(comp, [t for t in trigger if t in FIELDS], values)
     if trigger == C.BG_PENDING:
         return actions.add_uploads(store, comp, values["bg_pending"], background=True)
     if trigger == C.LAYER_PENDING:
@@ -134,6 +136,15 @@ def _dispatch(
     if trigger == C.RECIPE_UPLOAD:
         return actions.load_recipe(store, comp, values["recipe"])
     return None
+
+
+def _fields(comp: Comp, triggers: list[str], values: dict[str, Any]) -> Outcome | None:
+    """Several fields edited in one go: apply each, in order."""
+    result: Outcome | None = None
+    for trigger in triggers:
+        step = _field(result.comp if result else comp, FIELDS[trigger], values, trigger)
+        result = step or result
+    return result
 
 
 def _field(comp: Comp, action: str, values: dict[str, Any], trigger: str) -> Outcome | None:
@@ -372,7 +383,11 @@ def register(app: Dash, deps: Deps) -> None:
         prevent_initial_call=True,
     )
     def _act(_triggers: list[Any], values: dict[str, Any]) -> tuple[Any, ...]:
-        return act(deps, ctx.triggered_id, values, values["comp"], values["hist"], values["geom"])
+        # A blur of one field and Enter in another can arrive as one request: when only
+        # fields fired, all of them are applied (the first alone would drop the others).
+        fired = list(ctx.triggered_prop_ids.values())
+        trigger = fired if len(fired) > 1 and all(f in FIELDS for f in fired) else ctx.triggered_id
+        return act(deps, trigger, values, values["comp"], values["hist"], values["geom"])
 
     @app.callback(
         Output(C.CANVAS, "figure"),

@@ -171,10 +171,12 @@ def test_bc005_recipe_saved_then_applied_to_a_larger_background(
     open_with_layer(page, live_server, files)
     page.fill(f"#{C.X}", "100")
     page.press(f"#{C.X}", "Enter")
-    expect(page.locator(".layer-list .list-group-item.active")).to_have_count(1)
+    page.wait_for_load_state("networkidle")  # as a person sees the layer move
     page.fill(f"#{C.Y}", "80")
     page.press(f"#{C.Y}", "Enter")
+    page.wait_for_load_state("networkidle")
     expect(page.locator(f"#{C.Y}")).to_have_value("80")
+    expect(page.locator(f"#{C.X}")).to_have_value("100")
     with page.expect_download() as download:
         page.click(f"#{C.RECIPE_SAVE}")
     recipe_path = tmp_path / "recipe.json"

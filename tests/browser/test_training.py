@@ -149,9 +149,10 @@ def test_bt010_pages_and_callbacks_under_a_url_prefix(page, prefixed_server) -> 
         arg=Training.PANEL,
         timeout=90_000,
     )
-    img = page.wait_for_selector(f"#{Training.PANEL} .gallery img")
+    img = page.locator(f"#{Training.PANEL} .gallery img").first
     assert img.get_attribute("src").startswith("/tools/dashapp/jobs/")
-    assert img.evaluate("i => i.complete && i.naturalWidth > 0")
+    expect(img).to_have_js_property("complete", True)
+    assert img.evaluate("i => i.naturalWidth") > 0  # loaded through the prefix
     zip_href = page.get_attribute(f"#{Training.PANEL} a[href$='artifacts.zip']", "href")
     assert zip_href.startswith("/tools/dashapp/")
     assert fetch_status(prefixed_server.base + zip_href) == 200

@@ -142,6 +142,9 @@ def test_cc003_resize_keeps_aspect_and_fields_agree(page) -> None:
     assert page.geom is None
     page.act(C.X, **{C.X: "nope"})
     assert "X must be a number" in page.message()
+    # One field's blur and another's Enter can arrive together: both apply.
+    page.act([C.X, C.Y], **{C.X: 10, C.Y: 20})
+    assert composition.box(page.comp["layers"][0])[:2] == (10, 20)
 
 
 def test_cc004_z_order_and_opacity(page, deps) -> None:
