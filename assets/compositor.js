@@ -149,6 +149,14 @@
           newSelection ? active : items.map(function () { return nu; })
         ];
       },
+      // The values the server drew for the selected layer, except in the field being
+      // typed in (an answer to an earlier edit must not undo new typing).
+      fillFields: function (data) {
+        var nu = window.dash_clientside.no_update;
+        if (!data || !data.ids) return noUpdate(6);
+        var focused = document.activeElement && document.activeElement.id;
+        return data.ids.map(function (id, i) { return id === focused ? nu : data.values[i]; });
+      },
       dragGeometry: dragGeometry
     }
   });

@@ -106,8 +106,14 @@ def _dispatch(
     deps: Deps, store: UploadStore, trigger: Any, values: dict[str, Any], comp: Comp, hist: Any
 ) -> Outcome | None:
     """Map the triggering component to one composition edit."""
-    if isinstance(trigger, list):  # several fields at once (a blur and an Enter)
-        return _fields(comp, [t for t in trigger if t in FIELDS], values)
+    if isinstance(trigger, list) or trigger in FIELDS:
+        # Every field that differs from the layer is the user's typing (the fields are
+        # drawn from the layer), whichever fired: an edit sent with another field's event
+        # must not be lost. The fields that fired go last (they decide the aspect).
+        fired = [t for t in (trigger if isinstance(trigger, list) else [trigger]) if t in FIELDS]
+        return _fields(
+            comp, [f for f in FIELDS if f not in fired] + list(dict.fromkeys(fired)), values
+        )
     if trigger == C.BG_PENDING:
         return actions.add_uploads(store, comp, values["bg_pending"], background=True)
     if trigger == C.LAYER_PENDING:
@@ -121,8 +127,6 @@ def _dispatch(
         )
     if trigger in BUTTONS:
         return Outcome(composition.edit(comp, BUTTONS[trigger]))
-    if trigger in FIELDS:
-        return _field(comp, FIELDS[trigger], values, trigger)
     if trigger in (C.UNDO, C.REDO):
         state, new_hist = composition.undo(hist, comp, redo=trigger == C.REDO)
         restored, _ = composition.sanitize(
@@ -157,7 +161,7 @@ def _field(comp: Comp, action: str, values: dict[str, Any], trigger: str) -> Out
     if action in ("x", "y", "w", "h"):
         x0, y0, x1, y1 = composition.box(lay)
         current = {"x": x0, "y": y0, "w": x1 - x0, "h": y1 - y0}[action]
-    if value == current or (value is None and action != "rename"):
+    if value is None or value == current:
         return None
     return Outcome(composition.edit(comp, action, value, keep_aspect=bool(values["keep_aspect"])))
 
@@ -195,12 +199,17 @@ def view(deps: Deps, comp_raw: Any, geom: Any, query: Any) -> dict[str, Any]:
         canvas_style=canvas_style(bg),
         empty_style={"display": "none" if bg else "flex"},
         layers=view_parts.layer_list(merged),
-        name=lay["name"] if lay else "",
-        x=x0,
-        y=y0,
-        w=None if lay is None else x1 - x0,  # type: ignore[operator]
-        h=None if lay is None else y1 - y0,  # type: ignore[operator]
-        opacity=round(lay["opacity"] * 100) if lay else None,
+        fields={
+            "ids": list(FIELDS),
+            "values": [
+                lay["name"] if lay else "",
+                x0,
+                y0,
+                None if lay is None else x1 - x0,  # type: ignore[operator]
+                None if lay is None else y1 - y0,  # type: ignore[operator]
+                round(lay["opacity"] * 100) if lay else None,
+            ],
+        },
         disabled=lay is None,
         bg_info=f"{bg['name']} · {bg['w']}×{bg['h']} px" if bg else "",
         limits={"max_bytes": store.limits.max_bytes},
@@ -341,6 +350,20 @@ def register(app: Dash, deps: Deps) -> None:
         prevent_initial_call=True,
     )
 
+    # The selected layer's values reach the fields in the browser, skipping the one being
+    # typed in: a server answer to an earlier edit must not overwrite new typing.
+    app.clientside_callback(
+        ClientsideFunction("dashappCompositor", "fillFields"),
+        Output(C.NAME, "value", allow_duplicate=True),
+        Output(C.X, "value", allow_duplicate=True),
+        Output(C.Y, "value", allow_duplicate=True),
+        Output(C.W, "value", allow_duplicate=True),
+        Output(C.H, "value", allow_duplicate=True),
+        Output(C.OPACITY, "value", allow_duplicate=True),
+        Input(C.FIELD_VALUES, "data"),
+        prevent_initial_call=True,
+    )
+
     field_inputs = {}
     for cid in FIELDS:
         field_inputs[f"{cid}:submit"] = Input(cid, "n_submit")
@@ -394,12 +417,7 @@ def register(app: Dash, deps: Deps) -> None:
         Output(C.CANVAS, "style"),
         Output(C.CANVAS_EMPTY, "style"),
         Output(C.LAYERS, "children"),
-        Output(C.NAME, "value"),
-        Output(C.X, "value"),
-        Output(C.Y, "value"),
-        Output(C.W, "value"),
-        Output(C.H, "value"),
-        Output(C.OPACITY, "value"),
+        Output(C.FIELD_VALUES, "data"),
         Output(C.CONTROLS, "disabled"),
         Output(C.BG_INFO, "children"),
         Output(C.LIMITS, "data"),
@@ -421,12 +439,7 @@ def register(app: Dash, deps: Deps) -> None:
             "canvas_style",
             "empty_style",
             "layers",
-            "name",
-            "x",
-            "y",
-            "w",
-            "h",
-            "opacity",
+            "fields",
             "disabled",
             "bg_info",
             "limits",

@@ -359,6 +359,7 @@ def layout(artifact: str | None = None, **_query: str) -> html.Div:
             dcc.Store(id=C.LAYER_PENDING),
             dcc.Store(id=C.QUERY, data=artifact),
             dcc.Store(id=C.SELECT),
+            dcc.Store(id=C.FIELD_VALUES),
             dcc.Store(id=C.LIMITS),
         ],
         id=C.ROOT,

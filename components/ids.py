@@ -105,6 +105,7 @@ class Compositor:
     LIMITS = "compositor-limits"
     QUERY = "compositor-query"
     SELECT = "compositor-select"
+    FIELD_VALUES = "compositor-field-values"
     BG_UPLOAD = "compositor-bg-upload"
     BG_PENDING = "compositor-bg-pending"
     BG_MESSAGE = "compositor-bg-message"

@@ -171,10 +171,12 @@ def test_bc005_recipe_saved_then_applied_to_a_larger_background(
     open_with_layer(page, live_server, files)
     page.fill(f"#{C.X}", "100")
     page.press(f"#{C.X}", "Enter")
-    page.wait_for_load_state("networkidle")  # as a person sees the layer move
-    page.fill(f"#{C.Y}", "80")
+    page.fill(f"#{C.Y}", "80")  # typed at once, while the first edit is on its way
     page.press(f"#{C.Y}", "Enter")
-    page.wait_for_load_state("networkidle")
+    page.wait_for_function(
+        "() => { const i = document.querySelector('#compositor-canvas .js-plotly-plot')"
+        ".layout.images[1]; return i.x === 100 && i.y === 80; }"
+    )
     expect(page.locator(f"#{C.Y}")).to_have_value("80")
     expect(page.locator(f"#{C.X}")).to_have_value("100")
     with page.expect_download() as download:

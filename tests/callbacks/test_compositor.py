@@ -43,7 +43,7 @@ class Page:
             "artifact": None,
             "recipe": None,
             "keep_aspect": True,
-            **{cid: None for cid in cb.FIELDS},
+            **self.fields(),
         }
         base.update(values)
         out = cb.act(self.deps, trigger, base, self.comp, self.hist, self.geom)
@@ -52,6 +52,17 @@ class Page:
                 setattr(self, name, value)
         self.messages = {C.MESSAGE: out[3], C.BG_MESSAGE: out[4], C.LAYER_MESSAGE: out[5]}
         return out
+
+    def fields(self) -> dict[str, Any]:
+        """What the page's fields show: the selected layer, as the view draws it."""
+        comp, _ = composition.sanitize(self.comp, self.deps.upload_store)
+        lay = composition.selected(composition.merge_geometry(comp, self.geom))
+        if lay is None:
+            return {cid: None for cid in cb.FIELDS}
+        x0, y0, x1, y1 = composition.box(lay)
+        shown = {"rename": lay["name"], "x": x0, "y": y0, "w": x1 - x0, "h": y1 - y0}
+        shown["opacity"] = round(lay["opacity"] * 100)
+        return {cid: shown[action] for cid, action in cb.FIELDS.items()}
 
     def upload(self, data: bytes, name: str, *, background: bool) -> None:
         pending = {"files": [{"contents": data_url(data), "filename": name}], "nonce": 1}
@@ -132,7 +143,8 @@ def test_cc002_move_then_render(page) -> None:
 def test_cc003_resize_keeps_aspect_and_fields_agree(page) -> None:
     page.drag(350, 175, 650, 200)  # bottom-right handle out to 300 wide
     v = cb.view(page.deps, page.comp, page.geom, None)
-    assert (v["x"], v["y"], v["w"], v["h"]) == (350, 175, 300, 150)
+    shown = dict(zip(v["fields"]["ids"], v["fields"]["values"], strict=True))
+    assert (shown[C.X], shown[C.Y], shown[C.W], shown[C.H]) == (350, 175, 300, 150)
     image = v["figure"]["layout"]["images"][1]
     assert (image["sizex"], image["sizey"]) == (300, 150)
     # A typed width is applied exactly; the height follows with the aspect kept.
