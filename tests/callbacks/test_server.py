@@ -121,3 +121,16 @@ def test_sv010_dev_tools_can_still_be_enabled(settings: Settings) -> None:
     app = create_app(settings)
     assert app.enable_dev_tools(debug=True, dev_tools_hot_reload=False) is True
     assert app.server.test_client().get("/data").status_code == 200
+
+
+def test_sv011_the_log_says_when_the_app_is_open(settings: Settings, caplog) -> None:
+    from werkzeug.security import generate_password_hash
+
+    with caplog.at_level("WARNING"):
+        create_app(settings)
+    assert any("dashapp is open" in r.getMessage() for r in caplog.records)
+    caplog.clear()
+    users = (("carol", generate_password_hash("right-horse")),)
+    with caplog.at_level("WARNING"):
+        create_app(settings.with_overrides(users=users))
+    assert not any("dashapp is open" in r.getMessage() for r in caplog.records)
