@@ -109,7 +109,7 @@ def test_bc001_drag_a_layer_render_and_download(page, live_server: LiveServer, f
     if SHOTS:
         page.wait_for_selector(f"#{C.RESULT} img")
         page.click(f"#{Shell.THEME_SWITCH}")
-        page.wait_for_function("document.documentElement.dataset.bsTheme === 'dark'")
+        page.wait_for_function("() => document.documentElement.dataset.bsTheme === 'dark'")
         page.evaluate("window.scrollTo(0, 0)")
         page.wait_for_timeout(500)
         Path(SHOTS).mkdir(parents=True, exist_ok=True)

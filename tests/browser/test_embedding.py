@@ -66,7 +66,7 @@ def test_be001_the_allowed_portal_frames_and_uses_the_app(page, portal, framed_s
     frame.locator(f"#{Data.PICKER}").wait_for()
     frame.locator(".ag-row .ag-cell").first.wait_for()  # callbacks answer inside the frame
     assert frame.locator(f"#{Shell.NAVBAR}").is_hidden()  # compact: no own top bar
-    page.wait_for_function("window.heights.length > 0")
+    page.wait_for_function("() => window.heights.length > 0")
     first = page.evaluate("window.heights[window.heights.length - 1]")
     assert first["origin"] == framed_server.base
     assert first["height"] > 200

@@ -52,7 +52,7 @@ def test_bs001_every_page_renders_cleanly(
         Path(SHOTS).mkdir(parents=True, exist_ok=True)
         page.screenshot(path=f"{SHOTS}/{name}-light.png")
         page.click(f"#{Shell.THEME_SWITCH}")
-        page.wait_for_function("document.documentElement.dataset.bsTheme === 'dark'")
+        page.wait_for_function("() => document.documentElement.dataset.bsTheme === 'dark'")
         page.wait_for_timeout(400)  # let Bootstrap's colour transitions finish
         page.screenshot(path=f"{SHOTS}/{name}-dark.png")
 
@@ -63,14 +63,14 @@ def test_bs002_theme_switch_is_remembered(page, live_server: LiveServer) -> None
     assert page.evaluate(theme) == "light"
     bg_light = page.evaluate("getComputedStyle(document.body).backgroundColor")
     page.click(f"#{Shell.THEME_SWITCH}")
-    page.wait_for_function(f"{theme} === 'dark'")
+    page.wait_for_function(f"() => {theme} === 'dark'")
     assert page.evaluate("getComputedStyle(document.body).backgroundColor") != bg_light
     page.reload()
     page.wait_for_selector(f"#{Data.PICKER}")
     assert page.evaluate(theme) == "dark"
     assert page.is_checked(f"#{Shell.THEME_SWITCH}")
     page.click(f"#{Shell.THEME_SWITCH}")
-    page.wait_for_function(f"{theme} === 'light'")
+    page.wait_for_function(f"() => {theme} === 'light'")
     page.reload()
     page.wait_for_selector(f"#{Data.PICKER}")
     assert page.evaluate(theme) == "light"
