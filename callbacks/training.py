@@ -7,7 +7,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from dash import ALL, MATCH, Dash, Input, Output, Patch, State, ctx, dcc, no_update
+from dash import ALL, MATCH, Dash, Input, Output, Patch, State, dcc, no_update
 from dash.exceptions import PreventUpdate
 
 from components import training as view
@@ -109,6 +109,16 @@ def cancel(store: JobStore, job_id: str, who: Identity) -> str:
     return "Stopping…" if store.request_cancel(job_id) else "This job has already ended."
 
 
+def same_form(trainer: Any, shown: Any) -> bool:
+    """Whether the fields on the page are exactly those of ``trainer``'s parameters."""
+    try:
+        wanted = {p.name for p in registry.get(trainer).params}
+    except (KeyError, TypeError):
+        return False
+    names = {i.get("name") for i in shown or [] if isinstance(i, dict)}
+    return names == wanted
+
+
 def register(app: Dash, deps: Deps) -> None:
     """Wire the Training and job pages."""
     settings = deps.settings
@@ -121,12 +131,13 @@ def register(app: Dash, deps: Deps) -> None:
         Output(Training.DESCRIPTION, "children"),
         Input(Training.TRAINER, "value"),
         State(Training.RUN_AGAIN, "data"),
+        State({"type": "training-param", "name": ALL}, "id"),
     )
-    def _form(name: Any, run_again: Any) -> tuple[Any, ...]:
+    def _form(name: Any, run_again: Any, shown: list[Any]) -> tuple[Any, ...]:
         fields, description = form_for(deps.job_store, name, run_again)
-        if ctx.triggered_id is None and not run_again:
-            # The layout drew this very form: drawing it again on load would replace the
-            # fields under the fingers of someone already typing.
+        if not run_again and same_form(name, shown):
+            # This trainer's form is already there (the layout drew it): drawing it again
+            # would replace the fields under the fingers of someone already typing.
             fields = no_update
         return fields, description
 

@@ -81,6 +81,7 @@ def test_bt002_bad_parameters_are_shown_next_to_the_field(page, live_server: Liv
     page.goto(live_server.url("/training"))
     # Typed at once, before the page's first callbacks answer: the form must keep it.
     param(page, "learning_rate").fill("5")
+    page.wait_for_timeout(1000)  # the page's first callbacks answer meanwhile
     expect(param(page, "learning_rate")).to_have_value("5")
     page.click(f"#{Training.START}")
     page.wait_for_selector(".invalid-feedback:visible")

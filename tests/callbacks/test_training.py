@@ -193,3 +193,15 @@ def test_ct091_jobs_are_stamped_with_the_signed_in_user(settings) -> None:
     job_id = resp.get_json()["response"][Training.CURRENT]["data"]
     assert app.server.config["DASHAPP_DEPS"].job_store.get(job_id).user == "carol"
     app.server.config["DASHAPP_DEPS"].dispose()
+
+
+def test_ct092_the_form_is_redrawn_only_for_another_trainer() -> None:
+    from callbacks.training import same_form
+    from jobs import registry
+
+    shapes = [{"type": "training-param", "name": p.name} for p in registry.get("shapes-cnn").params]
+    assert same_form("shapes-cnn", shapes)
+    assert not same_form("tabular-mlp", shapes)
+    assert not same_form("shapes-cnn", shapes[:-1])
+    assert not same_form("nope", shapes)
+    assert not same_form(None, None)
