@@ -5,8 +5,8 @@ from __future__ import annotations
 import fnmatch
 import threading
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import (
@@ -28,6 +28,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import DBAPIError, NoSuchTableError, OperationalError, SQLAlchemyError
 from sqlalchemy.types import ARRAY, NullType, TypeEngine
+
+from dashapp.json_values import ColumnShaper, column_shaper
 
 # Column kinds: how a column is filtered, sorted and shown.
 TEXT, NUMBER, DATE, DATETIME, BOOL, JSONISH, BINARY = (
@@ -83,6 +85,8 @@ class TableInfo:
     columns: tuple[ColumnInfo, ...]
     primary_key: tuple[str, ...]
     table: Table
+    # How each column's values are shaped for the grid (see ``json_values``), in table order.
+    shapers: tuple[ColumnShaper | None, ...] = field(default=(), compare=False, repr=False)
 
     @property
     def key(self) -> str:
@@ -176,6 +180,36 @@ class Anchors:
             return None if best is None else (best, marks[best])
 
 
+class Statements:
+    """Built SELECTs per view, reused with new bound values (LIMIT, OFFSET, seek keys).
+
+    Building a statement and computing its cache key costs SQLAlchemy about as much as
+    PostgreSQL takes to answer a 100-row block; a grid asks for the same view again and
+    again while it scrolls.
+    """
+
+    def __init__(self, size: int = 512) -> None:
+        """Keep at most ``size`` statements, least recently used dropped first."""
+        self._items: dict[tuple[int, str], tuple[Table, Any]] = {}
+        self._size = size
+        self._lock = threading.Lock()
+
+    def get(self, table: Table, key: str, build: Callable[[], Any]) -> Any:
+        """The statement for ``key`` on ``table``, built by ``build()`` the first time."""
+        cache_key = (id(table), key)
+        with self._lock:
+            hit = self._items.pop(cache_key, None)
+            if hit is not None and hit[0] is table:
+                self._items[cache_key] = hit
+                return hit[1]
+        stmt = build()
+        with self._lock:
+            self._items[cache_key] = (table, stmt)
+            while len(self._items) > self._size:
+                self._items.pop(next(iter(self._items)))
+        return stmt
+
+
 class Catalog:
     """Reflects the browsed database once and answers what the pages ask of it."""
 
@@ -194,6 +228,7 @@ class Catalog:
         self._tables: dict[str, TableInfo] = {}
         self._counts: dict[tuple[str, str], tuple[float, int]] = {}
         self.anchors = Anchors()
+        self.statements = Statements()
         self._listed: tuple[float, list[TableEntry]] | None = None
         self._lock = threading.Lock()
 
@@ -320,7 +355,9 @@ class Catalog:
             )
             for c in table.columns
         )
-        return TableInfo(schema, name, is_view, columns, pk, table)
+        typed = self.dialect == "postgresql"  # SQLite keeps any value in any column
+        shapers = tuple(column_shaper(c.type, typed=typed) for c in table.columns)
+        return TableInfo(schema, name, is_view, columns, pk, table, shapers)
 
     def cached_count(self, cache_key: tuple[str, str], compute: Any) -> int:
         """Row count for ``cache_key`` (table, filter), recomputed after ``count_ttl_s``."""

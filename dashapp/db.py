@@ -26,8 +26,15 @@ def make_engine(
     read_only: bool = False,
     **kw: Any,
 ) -> Engine:
-    """Create an engine with pre-ping; optionally read-only and with a statement time limit."""
+    """Create an engine with pre-ping; optionally read-only and with a statement time limit.
+
+    A read-only engine autocommits: each read is one statement, with no BEGIN and ROLLBACK
+    round trips around it (a third of a grid block's time on PostgreSQL). What needs one
+    snapshot over several statements opens its own transaction (``grid_service.iter_csv``).
+    """
     parsed = normalize_url(url)
+    if read_only:
+        kw.setdefault("isolation_level", "AUTOCOMMIT")
     connect_args: dict[str, Any] = dict(kw.pop("connect_args", {}))
     if parsed.get_backend_name() == "postgresql":
         connect_args.setdefault("connect_timeout", 5)

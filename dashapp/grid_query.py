@@ -1,4 +1,4 @@
-"""AG Grid requests to SQL: validate sort and filter models, build one SELECT, shape the rows.
+"""AG Grid requests to SQL: validate sort and filter models, build one SELECT.
 
 Identifiers only ever come from reflected metadata (``TableInfo``); every value the browser
 sends travels as a bound parameter. Anything unexpected raises ``GridRequestError`` with a
@@ -13,7 +13,6 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
@@ -37,7 +36,6 @@ from dashapp.catalog import BINARY, BOOL, DATE, DATETIME, JSONISH, NUMBER, TEXT,
 MAX_BLOCK = 1000
 MAX_CONDITIONS = 10
 MAX_TEXT = 1000
-MAX_CELL_CHARS = 500
 # The operators the server applies, in the order the filter menus offer them.
 TEXT_OPERATORS = ("contains", "notContains", "equals", "notEqual", "startsWith", "endsWith")
 NUMBER_OPERATORS = (
@@ -400,55 +398,6 @@ def count_view(info: TableInfo, view: GridView, dialect: str) -> Select[Any]:
     """The SELECT counting a view's rows."""
     where = FilterBuilder(info, dialect).where(view.filter_model, view.quick)
     return select(func.count()).select_from(info.table).where(where)
-
-
-def to_json_value(value: Any, *, truncate: int | None = MAX_CELL_CHARS) -> Any:
-    """A database value as something JSON can carry and the grid can show."""
-    kind = type(value)
-    if kind is str:
-        return value if truncate is None or len(value) <= truncate else value[:truncate] + "…"
-    if value is None or kind is bool:
-        return value
-    if kind is int:
-        return value if -(2**53) < value < 2**53 else str(value)
-    if kind is float:
-        return value if math.isfinite(value) else str(value)
-    if kind is datetime:  # common in logs and events: kept off the slower path below
-        return value.isoformat(sep=" ")
-    if kind is Decimal:
-        return _decimal(value)
-    return _convert_other(value, truncate)
-
-
-def _decimal(value: Decimal) -> Any:
-    """A Decimal as a float when that is exact to 15 digits, else as text."""
-    as_float = float(value)
-    exact = math.isfinite(as_float) and len(value.as_tuple().digits) <= 15
-    return as_float if exact else str(value)
-
-
-def _convert_other(value: Any, truncate: int | None) -> Any:
-    """``to_json_value`` for the less common types (kept out of the hot path)."""
-    for base in (bool, str, int, float):  # subclasses, e.g. enum members
-        if isinstance(value, base):
-            return to_json_value(base(value), truncate=truncate)
-    if isinstance(value, Decimal):
-        return _decimal(value)
-    if isinstance(value, datetime):
-        return value.isoformat(sep=" ")
-    if isinstance(value, date | time):
-        return value.isoformat()
-    if isinstance(value, bytes | bytearray | memoryview):
-        return f"⟨binary, {len(bytes(value)):,} bytes⟩"
-    if isinstance(value, dict | list | tuple):
-        return json.dumps(value, default=str, ensure_ascii=False)
-    return str(value)
-
-
-def shape_rows(keys: list[str], rows: list[Any]) -> list[dict[str, Any]]:
-    """Result rows (tuples) as JSON-ready dicts for the grid."""
-    convert = to_json_value
-    return [dict(zip(keys, [convert(v) for v in row], strict=True)) for row in rows]
 
 
 def parse_query(query: dict[str, str]) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, case, cast, func, literal_column, select
+from sqlalchemy import Integer, and_, bindparam, case, cast, func, literal_column, select
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.types import Float, String
 
@@ -38,10 +38,9 @@ from dashapp.grid_query import (
     parse_range,
     parse_view,
     select_view,
-    shape_rows,
     sort_terms,
-    to_json_value,
 )
+from dashapp.json_values import shape_rows, to_json_value
 
 EXPORT_BATCH = 5_000
 
@@ -77,7 +76,7 @@ def fetch_block(catalog: Catalog, key: str, request: Mapping[str, Any]) -> tuple
     start, end = parse_range(request)
     view = parse_view(info, request, catalog.dialect)
     keys = [c.name for c in info.table.columns]
-    rows = shape_rows(keys, _block_rows(catalog, info, view, start, end - start))
+    rows = shape_rows(keys, _block_rows(catalog, info, view, start, end - start), info.shapers)
     count = view_count(catalog, info, view)
     total = count if not (view.filter_model or view.quick) else table_total(catalog, info)
     return Block(rows=rows, row_count=count), total
@@ -91,25 +90,31 @@ def _block_rows(
     OFFSET makes PostgreSQL walk past every earlier row (seconds, millions of rows deep).
     Each block served leaves anchors (the sort keys of the row before it and of its last
     row), so the next block, or the same block again, starts from an index seek instead.
+    Statements are built once per view and run with new bound values.
     """
-    base = select_view(info, view, catalog.dialect)
     terms = sort_terms(info, view.sort_model)
+    view_key = f"{info.key}|{view.count_key()}|{terms}"
+
+    def run(kind: str, params: dict[str, Any]) -> list[Any]:
+        stmt = catalog.statements.get(
+            info.table,
+            f"{kind}|{view_key}",
+            lambda: _block_statement(info, view, terms, kind, catalog.dialect),
+        )
+        rows: list[Any] = _run(catalog, lambda conn: conn.execute(stmt, params).all())
+        return rows
+
     seekable = catalog.dialect == "postgresql" and start > 0 and keyset_capable(info, terms)
     if not seekable:
-        plain: list[Any] = _run(
-            catalog, lambda conn: conn.execute(base.offset(start).limit(size)).all()
-        )
-        return plain
-    view_key = f"{info.key}|{view.count_key()}|{terms}"
+        return run("plain", {"block_offset": start, "block_limit": size})
     anchor = catalog.anchors.nearest(view_key, start)
     if anchor is not None:
         index, values = anchor
-        stmt = base.where(after_row(info, terms, values)).offset(start - index - 1).limit(size)
-        rows: list[Any] = _run(catalog, lambda conn: conn.execute(stmt).all())
+        params = {f"anchor_{i}": v for i, v in enumerate(values)}
+        rows = run("seek", {**params, "block_offset": start - index - 1, "block_limit": size})
     else:
         # One extra leading row: it becomes the anchor for this very block.
-        stmt = base.offset(start - 1).limit(size + 1)
-        got: list[Any] = _run(catalog, lambda conn: conn.execute(stmt).all())
+        got = run("plain", {"block_offset": start - 1, "block_limit": size + 1})
         if got:
             catalog.anchors.add(view_key, start - 1, tuple(got[0]._mapping[n] for n, _ in terms))
         rows = got[1:]
@@ -117,6 +122,22 @@ def _block_rows(
         last = rows[-1]._mapping
         catalog.anchors.add(view_key, start + len(rows) - 1, tuple(last[n] for n, _ in terms))
     return rows
+
+
+def _block_statement(
+    info: TableInfo, view: GridView, terms: list[tuple[str, str]], kind: str, dialect: str
+) -> Any:
+    """A view's SELECT with LIMIT, OFFSET and (``seek``) the anchor keys as bound values."""
+    stmt = select_view(info, view, dialect)
+    if kind == "seek":
+        anchor = tuple(
+            bindparam(f"anchor_{i}", type_=info.table.c[name].type)
+            for i, (name, _) in enumerate(terms)
+        )
+        stmt = stmt.where(after_row(info, terms, anchor))
+    return stmt.offset(bindparam("block_offset", type_=Integer)).limit(
+        bindparam("block_limit", type_=Integer)
+    )
 
 
 def table_total(catalog: Catalog, info: TableInfo) -> int:
@@ -150,9 +171,12 @@ def iter_csv(catalog: Catalog, key: str, request: Mapping[str, Any]) -> Iterator
     yield header.getvalue()
     try:
         with catalog.engine.connect() as conn:
-            result = conn.execution_options(stream_results=True, yield_per=EXPORT_BATCH).execute(
-                stmt
-            )
+            # A server-side cursor lives in a transaction (the browse engine autocommits);
+            # on PostgreSQL a repeatable-read one also makes the file one consistent snapshot.
+            isolation = "REPEATABLE READ" if catalog.dialect == "postgresql" else "SERIALIZABLE"
+            result = conn.execution_options(
+                isolation_level=isolation, stream_results=True, yield_per=EXPORT_BATCH
+            ).execute(stmt)
             for part in result.partitions():
                 buf = io.StringIO()
                 writer = csv.writer(buf)

@@ -126,3 +126,19 @@ def test_ca006_seeking_from_anchors_matches_offset_in_any_order(cat) -> None:
         # Most blocks were found by seeking from an anchor, not by counting past rows.
         seeks = [q for q in seen_sql if "OFFSET" in q and (" > " in q or " < " in q)]
         assert len(seeks) > len(starts) / 2
+
+
+def test_ca007_blocks_show_each_value_as_the_single_value_path_does(cat) -> None:
+    from sqlalchemy import select
+
+    from dashapp.json_values import to_json_value
+
+    catalog, schema = cat
+    info = catalog.table(f"{schema}.{TABLE}")
+    with catalog.engine.connect() as conn:
+        raw = conn.execute(select(info.table).order_by(info.table.c.id)).mappings().all()
+    want = [{k: to_json_value(v) for k, v in row.items()} for row in raw]
+    sort = [{"colId": "id", "sort": "asc"}]
+    block, _ = fetch_block(catalog, info.key, {"startRow": 0, "endRow": 100, "sortModel": sort})
+    assert block.rows == want
+    assert len(want) == 80
