@@ -131,16 +131,16 @@ def dbc_alert(message: str) -> html.Div:
 
 def chart(
     catalog: Catalog, key: str | None, column: str | None, filter_model: Any, quick: str | None
-) -> tuple[Any, str]:
-    """A Plotly figure of one column of the filtered view, aggregated in SQL."""
+) -> tuple[go.Figure | None, str]:
+    """A Plotly figure of one column of the filtered view, aggregated in SQL (None: no chart)."""
     if not key or not column:
-        return empty_figure(), "Pick a column to see its distribution in the current view."
+        return None, "Pick a column to see its distribution in the current view."
     try:
         agg = aggregate(
             catalog, key, column, {"filterModel": filter_model or {}, "quick": quick or ""}
         )
     except (GridRequestError, CatalogError, DataUnavailable) as exc:
-        return empty_figure(), str(exc)
+        return None, str(exc)
     fig = go.Figure()
     if agg.kind == "histogram":
         fig.add_bar(x=agg.labels, y=agg.counts, marker_color="#0d6efd")
@@ -158,15 +158,6 @@ def chart(
         note = f"Top {len(agg.labels)} values of {column}."
     style_figure(fig)
     return fig, note
-
-
-def empty_figure() -> go.Figure:
-    """A blank chart that fits both colour modes."""
-    fig = go.Figure()
-    style_figure(fig)
-    fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False)
-    return fig
 
 
 def style_figure(fig: go.Figure) -> None:
@@ -232,7 +223,7 @@ def register(app: Dash, deps: Deps) -> None:
         return row_detail(deps.catalog, key, rows)
 
     @app.callback(
-        Output(Data.CHART, "figure"),
+        Output(Data.CHART_BOX, "children"),
         Output(Data.CHART_NOTE, "children"),
         Input(Data.CHART_COLUMN, "value"),
         Input(Data.VIEW, "data"),
@@ -240,7 +231,10 @@ def register(app: Dash, deps: Deps) -> None:
     )
     def _chart(column: str | None, view_state: Any, key: str | None) -> tuple[Any, ...]:
         current = view_state if isinstance(view_state, dict) else {}
-        return chart(deps.catalog, key, column, current.get("filterModel"), current.get("quick"))
+        fig, note = chart(
+            deps.catalog, key, column, current.get("filterModel"), current.get("quick")
+        )
+        return (None if fig is None else view.chart_graph(fig)), note
 
     # Browser-side: keep the URL shareable and the export link current, refresh on search,
     # show or hide columns. No server round trip for any of these.

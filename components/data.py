@@ -122,6 +122,13 @@ def grid(info: TableInfo, state: dict[str, Any]) -> dag.AgGrid:
     )
 
 
+def chart_graph(figure: Any) -> dcc.Graph:
+    """The quick chart of the chosen column."""
+    return dcc.Graph(
+        id=Data.CHART, figure=figure, style={"height": "260px"}, config={"displaylogo": False}
+    )
+
+
 def table_panel(info: TableInfo) -> html.Div:
     """Columns and types of the chosen table."""
     rows = [
@@ -176,12 +183,9 @@ def layout(**query: str) -> html.Div:
                 dbc.Label("Quick chart", html_for=Data.CHART_COLUMN, className="fw-semibold small"),
                 dcc.Dropdown(id=Data.CHART_COLUMN, placeholder="Column to chart…"),
                 html.Div(id=Data.CHART_NOTE, className="small text-body-secondary mt-2"),
-                dcc.Loading(
-                    dcc.Graph(
-                        id=Data.CHART, style={"height": "260px"}, config={"displaylogo": False}
-                    ),
-                    type="dot",
-                ),
+                # The graph is only created once a column is chosen: Plotly's script is
+                # large, and loading it with the page held the first rows back by a second.
+                dcc.Loading(html.Div(id=Data.CHART_BOX, className="chart-box"), type="dot"),
             ]
         ),
         className="shadow-sm",

@@ -42,6 +42,7 @@ class Data:
     DETAIL_BODY = "data-detail-body"
     CHART_COLUMN = "data-chart-column"
     CHART = "data-chart"
+    CHART_BOX = "data-chart-box"
     CHART_NOTE = "data-chart-note"
     SINK = "data-sink"
     TRAIN = "data-train"

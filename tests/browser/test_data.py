@@ -114,3 +114,43 @@ def test_bd002_hostile_link_shows_a_message_not_a_crash(page, live_server: LiveS
     # It fell back to the first table and still works.
     page.wait_for_selector(".ag-row .ag-cell")
     assert page.watch.problems() == []
+
+
+def test_bd003_quick_chart_follows_the_view_and_loads_only_when_asked(
+    page, live_server: LiveServer
+) -> None:
+    scripts: list[str] = []
+    page.on("request", lambda r: scripts.append(r.url) if r.resource_type == "script" else None)
+    page.goto(live_server.url("/data?table=main.events"))
+    page.wait_for_selector(".ag-row .ag-cell")
+    wait_status(page, "of 5,000")
+    # Plotly's script is not fetched until a chart is asked for (it delayed the first rows).
+    assert not [u for u in scripts if "plotly" in u]
+    assert "Pick a column" in page.inner_text(f"#{Data.CHART_NOTE}")
+
+    page.click(f"#{Data.CHART_COLUMN}")
+    page.keyboard.type("event_type")
+    page.keyboard.press("Enter")
+    plot = f"#{Data.CHART} .js-plotly-plot"
+    page.wait_for_selector(plot)
+    same_bars = (
+        "([sel, want]) => document.querySelector(sel)?.data?.[0]?.y?.slice().sort().join(',')"
+        " === want"
+    )
+    db = demo_db(live_server)
+    every = sorted(v for (v,) in db.execute("SELECT DISTINCT event_type FROM events"))
+    page.wait_for_function(same_bars, arg=[plot, ",".join(every)])
+
+    # The chart is of the filtered view: a quick search narrows the bars too.
+    page.fill(f"#{Data.QUICK}", "cache hit")
+    wait_status(page, "(filtered")
+    narrowed = sorted(
+        v
+        for (v,) in db.execute(
+            "SELECT DISTINCT event_type FROM events WHERE event_type LIKE '%cache hit%'"
+            " OR country LIKE '%cache hit%' OR message LIKE '%cache hit%'"
+        )
+    )
+    assert narrowed != every
+    page.wait_for_function(same_bars, arg=[plot, ",".join(narrowed)])
+    assert page.watch.problems() == []

@@ -131,8 +131,12 @@ def test_cd006_chart_kinds(app) -> None:
     flt = {"event_type": {"filterType": "text", "type": "equals", "filter": "login"}}
     fig, _ = cb.chart(catalog, "main.events", "event_type", flt, "")
     assert list(fig.data[0].y) == ["login"]
-    _, note = cb.chart(catalog, "main.events", "nope", {}, "")
+    fig, note = cb.chart(catalog, "main.events", "nope", {}, "")
+    assert fig is None
     assert "no column" in note
+    fig, note = cb.chart(catalog, "main.events", None, {}, "")
+    assert fig is None  # no graph (and no Plotly script) until a column is chosen
+    assert "Pick a column" in note
 
 
 def test_cd007_database_down_gives_a_banner_not_a_500(tmp_path: Path) -> None:
