@@ -23,8 +23,8 @@ def test_id002_every_id_appears_in_a_layout(app) -> None:
     events = app.server.config["DASHAPP_DEPS"].catalog.table("main.events")
     with app.server.test_request_context("/"):
         layouts = [m.layout() for m in (shell, home, data, training, compositor, not_found)]
-        # Parts built by callbacks once a table is chosen.
-        layouts += [data.grid(events, {}), data.table_panel(events)]
+        # Parts built by callbacks once a table (or a chart column) is chosen.
+        layouts += [data.grid(events, {}), data.table_panel(events), data.chart_graph({})]
         store = app.server.config["DASHAPP_DEPS"].job_store
         layouts += [training.job_panel(job_view(store, store.create("shapes-cnn", {}, "t")))]
         rendered = json.dumps(layouts, cls=plotly.utils.PlotlyJSONEncoder)
