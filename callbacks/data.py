@@ -17,6 +17,9 @@ from dashapp.grid_query import GridRequestError
 from dashapp.grid_service import aggregate, fetch_block, fetch_row
 
 EMPTY_BLOCK = {"rowData": [], "rowCount": 0}
+# Opening a table reads its columns again unless that was done this recently: a column
+# added since shows up on the next visit, and one page load reflects once.
+OPEN_REFLECT_MAX_AGE_S = 10.0
 
 
 def table_label(entry: TableEntry) -> str:
@@ -52,7 +55,7 @@ def load_tables(
 
 def show_table(catalog: Catalog, key: str, state: dict[str, Any]) -> dict[str, Any]:
     """Everything that changes when a table is chosen."""
-    info = catalog.table(key)
+    info = catalog.table(key, max_age_s=OPEN_REFLECT_MAX_AGE_S)
     names = [c.name for c in info.columns]
     chartable = [
         {"label": f"{c.name} ({c.kind})", "value": c.name}
@@ -95,7 +98,7 @@ def get_rows(
             f"Filter or sort not applied: {exc}",
         )
     except DataUnavailable as exc:
-        return EMPTY_BLOCK, "No rows: the database did not answer.", str(exc)
+        return EMPTY_BLOCK, "No rows: the database could not answer (see above).", str(exc)
     response = {"rowData": block.rows, "rowCount": block.row_count}
     return response, status_line(request, len(block.rows), block.row_count, total), None
 

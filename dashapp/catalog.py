@@ -48,8 +48,26 @@ class DataUnavailable(RuntimeError):
     """The database could not answer (down, timed out, refused); the message says which."""
 
 
+# PostgreSQL SQLSTATEs of a statement naming a column or table that is no longer there.
+SCHEMA_CHANGE_CODES = {"42703", "42P01"}
+
+
+def is_schema_change(exc: BaseException) -> bool:
+    """Whether a failure comes from the table having changed since it was reflected."""
+    orig = getattr(exc, "orig", exc)
+    if getattr(orig, "pgcode", None) in SCHEMA_CHANGE_CODES:
+        return True
+    text = str(orig).lower()
+    return "no such column" in text or "no such table" in text
+
+
 def explain_db_error(exc: BaseException) -> str:
     """A one-line, SQL-free explanation of a database failure."""
+    if is_schema_change(exc):
+        return (
+            "The table's columns changed since this page was opened: reload the page to see"
+            " the table as it is now."
+        )
     text = str(getattr(exc, "orig", exc)).lower()
     if "statement timeout" in text or "canceling statement" in text or "interrupted" in text:
         return "The query took too long and was stopped (statement time limit)."
@@ -172,6 +190,11 @@ class Anchors:
             while len(self._views) > self._max_views:
                 self._views.pop(next(iter(self._views)))
 
+    def clear(self) -> None:
+        """Forget every anchor."""
+        with self._lock:
+            self._views.clear()
+
     def nearest(self, view: str, start: int) -> tuple[int, tuple[Any, ...]] | None:
         """The closest anchor before row ``start`` within ``MAX_GAP`` rows, if any."""
         with self._lock:
@@ -225,7 +248,7 @@ class Catalog:
         self.engine = engine
         self.allow, self.deny = tuple(allow), tuple(deny)
         self.count_ttl_s = count_ttl_s
-        self._tables: dict[str, TableInfo] = {}
+        self._tables: dict[str, tuple[float, TableInfo]] = {}
         self._counts: dict[tuple[str, str], tuple[float, int]] = {}
         self.anchors = Anchors()
         self.statements = Statements()
@@ -304,22 +327,35 @@ class Catalog:
         except (SQLAlchemyError, CatalogError, DataUnavailable):
             return None
 
-    def table(self, key: str) -> TableInfo:
-        """Reflect ``schema.table`` (cached); CatalogError if unknown or not visible."""
+    def table(self, key: str, *, max_age_s: float | None = None) -> TableInfo:
+        """Reflect ``schema.table`` (cached); CatalogError if unknown or not visible.
+
+        ``max_age_s``: read the table again if it was reflected longer ago than this (a page
+        that opens a table passes a few seconds, so a column added since shows up).
+        """
         schema, name = parse_key(key)
         if not self.visible(key):
             raise CatalogError(f"table {key} is not available")
         with self._lock:
             cached = self._tables.get(key)
-        if cached is not None:
-            return cached
+        now = time.monotonic()
+        if cached is not None and (max_age_s is None or now - cached[0] <= max_age_s):
+            return cached[1]
         try:
             info = self._reflect(schema, name)
         except (DBAPIError, SQLAlchemyError) as exc:
             raise DataUnavailable(explain_db_error(exc)) from exc
         with self._lock:
-            self._tables[key] = info
+            self._tables[key] = (now, info)
         return info
+
+    def forget(self) -> None:
+        """Drop what was read of the tables (after a query found one changed under it)."""
+        with self._lock:
+            self._tables.clear()
+            self._counts.clear()
+            self._listed = None
+        self.anchors.clear()
 
     def _reflect(self, schema: str, name: str) -> TableInfo:
         """Read a table's columns and key from the database."""

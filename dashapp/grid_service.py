@@ -26,6 +26,7 @@ from dashapp.catalog import (
     DataUnavailable,
     TableInfo,
     explain_db_error,
+    is_schema_change,
 )
 from dashapp.grid_query import (
     Block,
@@ -46,11 +47,17 @@ EXPORT_BATCH = 5_000
 
 
 def _run(catalog: Catalog, fn: Any) -> Any:
-    """Run ``fn(conn)`` on a fresh connection, mapping driver errors to DataUnavailable."""
+    """Run ``fn(conn)`` on a fresh connection, mapping driver errors to DataUnavailable.
+
+    A table changed under us (a column dropped or renamed) makes the catalog read the
+    tables again, so the reload the message asks for shows the table as it is now.
+    """
     try:
         with catalog.engine.connect() as conn:
             return fn(conn)
     except (DBAPIError, SQLAlchemyError) as exc:
+        if is_schema_change(exc):
+            catalog.forget()
         raise DataUnavailable(explain_db_error(exc)) from exc
 
 
@@ -187,6 +194,8 @@ def iter_csv(catalog: Catalog, key: str, request: Mapping[str, Any]) -> Iterator
                 yield buf.getvalue()
     except (DBAPIError, SQLAlchemyError) as exc:
         # Headers are gone already: end the file with a line that says it is incomplete.
+        if is_schema_change(exc):
+            catalog.forget()
         yield f"\n# export stopped: {explain_db_error(exc)}\n"
 
 

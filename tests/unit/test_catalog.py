@@ -142,3 +142,38 @@ def test_ca007_blocks_show_each_value_as_the_single_value_path_does(cat) -> None
     block, _ = fetch_block(catalog, info.key, {"startRow": 0, "endRow": 100, "sortModel": sort})
     assert block.rows == want
     assert len(want) == 80
+
+
+def test_ca008_a_table_changed_under_the_app_gives_a_message_then_shows_as_it_is(cat) -> None:
+    from sqlalchemy import text
+
+    from dashapp.catalog import DataUnavailable
+
+    catalog, schema = cat
+    writer = make_engine(catalog.engine.url)
+    key = f"{schema}.drift"
+    with writer.begin() as conn:
+        conn.execute(text("CREATE TABLE drift (id INTEGER PRIMARY KEY, a TEXT, b TEXT)"))
+        conn.execute(text("INSERT INTO drift VALUES (1, 'a1', 'b1'), (2, 'a2', 'b2')"))
+    try:
+        request = {"startRow": 0, "endRow": 10, "sortModel": [{"colId": "id", "sort": "asc"}]}
+        block, _ = fetch_block(catalog, key, request)
+        assert block.rows[0] == {"id": 1, "a": "a1", "b": "b1"}
+        with writer.begin() as conn:
+            conn.execute(text("ALTER TABLE drift DROP COLUMN b"))
+            conn.execute(text("ALTER TABLE drift ADD COLUMN c INTEGER"))
+        # The first request after the change says what happened ...
+        with pytest.raises(DataUnavailable, match="columns changed"):
+            fetch_block(catalog, key, request)
+        # ... and the next one (the reload it asks for) sees the table as it is now.
+        block, _ = fetch_block(catalog, key, request)
+        assert block.rows[1] == {"id": 2, "a": "a2", "c": None}
+        # A column added without breaking anything shows up when the table is opened again.
+        with writer.begin() as conn:
+            conn.execute(text("ALTER TABLE drift ADD COLUMN d INTEGER"))
+        assert "d" not in [c.name for c in catalog.table(key).columns]
+        assert "d" in [c.name for c in catalog.table(key, max_age_s=0).columns]
+    finally:
+        with writer.begin() as conn:
+            conn.execute(text("DROP TABLE drift"))
+        writer.dispose()
