@@ -215,7 +215,7 @@ def layout(**query: str) -> html.Div:
                     id=Data.COLUMNS, multi=True, placeholder="Visible columns", className="small"
                 ),
                 xs=12,
-                md=4,
+                md=3,
                 className="mb-2",
             ),
             dbc.Col(
@@ -241,10 +241,10 @@ def layout(**query: str) -> html.Div:
                             title="Download the filtered, sorted view as CSV",
                         ),
                     ],
-                    className="d-flex gap-2 justify-content-md-end",
+                    className="d-flex gap-2 justify-content-md-end text-nowrap",
                 ),
                 xs=12,
-                md=3,
+                md=4,
                 className="mb-2",
             ),
         ],
