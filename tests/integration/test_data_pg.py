@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
+import time
 
 import pytest
 from sqlalchemy import text
@@ -163,3 +164,44 @@ def test_dp009_healthz_under_gunicorn_says_503_while_the_database_is_down(
         proxy.start()
     assert all(health()[0] == 200 for _ in range(4))  # and it recovers by itself
     proxy.stop()
+
+
+def _last_query(admin, pid: int) -> str:
+    """What the backend ``pid`` ran last, as PostgreSQL itself reports it."""
+    with admin.connect() as conn:
+        return str(
+            conn.execute(
+                text("SELECT query FROM pg_stat_activity WHERE pid = :p"), {"p": pid}
+            ).scalar_one()
+        )
+
+
+def test_dp010_pre_ping_round_trip_only_for_a_connection_idle_a_while(pg_url: str) -> None:
+    from dashapp.db import PING_BYPASS_S
+
+    engine = make_engine(pg_url, read_only=True, pool_size=1)
+    admin = make_engine(pg_url)
+    with engine.connect() as conn:
+        pid = conn.execute(text("SELECT pg_backend_pid() AS marker")).scalar_one()
+    with engine.connect() as conn:  # back a moment ago: checked out with no SELECT 1
+        assert "marker" in _last_query(admin, pid)
+    time.sleep(PING_BYPASS_S + 0.2)
+    with engine.connect() as conn:  # idle for a while: the pool pings the server first
+        assert _last_query(admin, pid).strip().upper() == "SELECT 1"
+        assert conn.execute(text("SELECT pg_backend_pid()")).scalar_one() == pid
+    engine.dispose()
+    admin.dispose()
+
+
+def test_dp011_a_connection_the_server_closed_a_moment_ago_is_replaced(pg_url: str) -> None:
+    engine = make_engine(pg_url, read_only=True, pool_size=1)
+    admin = make_engine(pg_url)
+    with engine.connect() as conn:
+        pid = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+    with admin.connect() as conn:
+        assert conn.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid}).scalar_one()
+    time.sleep(0.05)  # the server's goodbye reaches our socket
+    with engine.connect() as conn:  # within the bypass window, yet no error: it reconnected
+        assert conn.execute(text("SELECT pg_backend_pid()")).scalar_one() != pid
+    engine.dispose()
+    admin.dispose()
