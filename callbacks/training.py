@@ -7,9 +7,10 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from dash import ALL, MATCH, Dash, Input, Output, Patch, State, dcc, no_update
+from dash import ALL, MATCH, Dash, Input, Output, Patch, State, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
+from components import job as job_parts
 from components import training as view
 from components.ids import Training
 from dashapp.db import make_engine
@@ -29,14 +30,30 @@ def start(
     store: JobStore, trainer: Any, ids: list[Any], values: list[Any], user: str, context: Any = None
 ) -> dict[str, Any]:
     """Validate the form and queue the job; returns what the page should show."""
-    names = [i.get("name") for i in ids if isinstance(i, dict)]
-    raw = dict(zip(names, values, strict=False))
+    ids = ids if isinstance(ids, list) else []
+    values = values if isinstance(values, list) else []
+    pairs = zip(ids, values, strict=False)  # a forged request may send fewer values
+    raw = {i["name"]: v for i, v in pairs if isinstance(i, dict) and isinstance(i.get("name"), str)}
+    names = list(raw)
     result = launch(store, trainer, raw, user, context)
     field_errors = [result.errors.get(n, "") for n in names]
     general = result.errors.get("") or "; ".join(
         f"{k}: {v}" for k, v in result.errors.items() if k not in names and k
     )
-    return {"job_id": result.job_id, "field_errors": field_errors, "general": general}
+    return {
+        "job_id": result.job_id,
+        "names": names,
+        "field_errors": field_errors,
+        "general": general,
+    }
+
+
+def shown_fields(outputs: Any) -> list[str]:
+    """The parameter names of a pattern-matched output list, in the page's order."""
+    specs = outputs if isinstance(outputs, list) else []
+    ids = [o.get("id") if isinstance(o, dict) else None for o in specs]
+    names = [i.get("name") if isinstance(i, dict) else None for i in ids]
+    return [n if isinstance(n, str) else "" for n in names]
 
 
 def form_for(store: JobStore, name: Any, prefill: Any) -> tuple[Any, Any]:
@@ -64,7 +81,7 @@ def poll(store: JobStore, job_id: Any, prev_sig: Any, prev_rev: Any) -> tuple[An
     Reads a single row; the heavier metrics/artifacts/log reads happen only on a new revision.
     """
     if not isinstance(job_id, str) or not job_id:
-        hint = view.html.P(
+        hint = html.P(
             "Start a job, or pick one in the list, to follow it here.",
             className="small text-body-secondary mb-0",
         )
@@ -73,13 +90,13 @@ def poll(store: JobStore, job_id: Any, prev_sig: Any, prev_rev: Any) -> tuple[An
     job = store.get(job_id)
     if job is None:
         return (
-            view.html.P(f"There is no job {job_id[:40]!r}.", className="text-danger mb-0"),
+            html.P(f"There is no job {job_id[:40]!r}.", className="text-danger mb-0"),
             None,
             None,
         )
     sig, rev = header_signature(job), body_revision(job)
     return (
-        no_update if sig == prev_sig else view.job_header(job),
+        no_update if sig == prev_sig else job_parts.job_header(job),
         no_update if sig == prev_sig else sig,
         no_update if rev == prev_rev else rev,
     )
@@ -88,7 +105,7 @@ def poll(store: JobStore, job_id: Any, prev_sig: Any, prev_rev: Any) -> tuple[An
 def body(store: JobStore, job_id: Any) -> Any:
     """The job's chart, gallery, log and parameters."""
     data = job_view(store, job_id) if isinstance(job_id, str) and job_id else None
-    return None if data is None else view.job_body(data)
+    return None if data is None else job_parts.job_body(data)
 
 
 def maybe_mark_lost(store: JobStore) -> None:
@@ -107,6 +124,20 @@ def cancel(store: JobStore, job_id: str, who: Identity) -> str:
     if job.user != who.name and not who.admin:
         return f"Only {job.user} (who started it) or an admin can cancel this job."
     return "Stopping…" if store.request_cancel(job_id) else "This job has already ended."
+
+
+def form_update(store: JobStore, name: Any, prefill: Any, shown: Any) -> tuple[Any, Any]:
+    """The form and description for the chosen trainer, the form only when it must change.
+
+    The layout draws the first trainer's form, with a grid view's values already in it; drawing
+    it again would replace the fields under the fingers of someone already typing. It is
+    redrawn for another trainer, or to fill in an earlier job's parameters ("Run again").
+    """
+    fields, description = form_for(store, name, prefill)
+    run_again = isinstance(prefill, dict) and bool(prefill.get("job"))
+    if not run_again and same_form(name, shown):
+        fields = no_update
+    return fields, description
 
 
 def same_form(trainer: Any, shown: Any) -> bool:
@@ -134,12 +165,7 @@ def register(app: Dash, deps: Deps) -> None:
         State({"type": "training-param", "name": ALL}, "id"),
     )
     def _form(name: Any, run_again: Any, shown: list[Any]) -> tuple[Any, ...]:
-        fields, description = form_for(deps.job_store, name, run_again)
-        if not run_again and same_form(name, shown):
-            # This trainer's form is already there (the layout drew it): drawing it again
-            # would replace the fields under the fingers of someone already typing.
-            fields = no_update
-        return fields, description
+        return form_update(deps.job_store, name, run_again, shown)
 
     @app.callback(
         Output(Training.LAUNCHES, "children"),
@@ -158,10 +184,13 @@ def register(app: Dash, deps: Deps) -> None:
         out = start(
             deps.job_store, trainer, ids, values, user=current_identity().name, context=deps.catalog
         )
-        invalid = [bool(e) for e in out["field_errors"]]
+        # One error per field shown (the outputs Dash asks for), matched by name.
+        errors = dict(zip(out["names"], out["field_errors"], strict=True))
+        field_errors = [errors.get(n, "") for n in shown_fields(ctx.outputs_list[4])]
+        invalid = [bool(e) for e in field_errors]
         if out["job_id"] is None:
             msg = out["general"] or "Please correct the highlighted fields."
-            return no_update, no_update, msg, True, invalid, out["field_errors"]
+            return no_update, no_update, msg, True, invalid, field_errors
         launches = Patch()
         job_id = out["job_id"]
         # One pair of stores per job: a background callback instance of its own, so a
@@ -170,7 +199,7 @@ def register(app: Dash, deps: Deps) -> None:
             dcc.Store(id=Training.launch(job_id), data={"job": job_id, "nonce": uuid.uuid4().hex})
         )
         launches.append(dcc.Store(id=Training.launch_done(job_id)))
-        return launches, job_id, None, False, invalid, out["field_errors"]
+        return launches, job_id, None, False, invalid, field_errors
 
     state_url, data_dir, max_jobs = settings.state_url, Path(settings.data_dir), settings.max_jobs
     database_url = settings.database_url
@@ -242,8 +271,8 @@ def register(app: Dash, deps: Deps) -> None:
     )
     def _jobs(_: Any, status: Any, trainer: Any) -> Any:
         jobs = deps.job_store.list_jobs(
-            status=None if status in (None, "", view.ALL_VALUE) else status,
-            trainer=None if trainer in (None, "", view.ALL_VALUE) else trainer,
+            status=status if isinstance(status, str) and status != view.ALL_VALUE else None,
+            trainer=trainer if isinstance(trainer, str) and trainer != view.ALL_VALUE else None,
             limit=50,
         )
         return view.jobs_table(jobs), view.compare_options(jobs)

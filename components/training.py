@@ -1,9 +1,11 @@
-"""The Training page: a form built from the trainer's schema, the jobs list, the live job panel."""
+"""The Training page: a form built from the trainer's schema, the jobs list, comparisons.
+
+The live job panel it shows is built by ``components.job`` (shared with a job's own page).
+"""
 
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode
 
 import dash_bootstrap_components as dbc
 import plotly.graph_objects as go
@@ -11,25 +13,12 @@ from dash import dcc, get_relative_path, html
 
 from components.common import icon, page_header, style_figure
 from components.ids import Training
+from components.job import STATUS_COLOR, job_container, status_badge
 from jobs import registry
 from jobs.params import BOOL, CHOICE, FLOAT, INT, Param
-from jobs.store import CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, Job
+from jobs.store import QUEUED, Job
 
 ALL_VALUE = "all"
-STATUS_COLOR = {
-    QUEUED: "secondary",
-    RUNNING: "primary",
-    SUCCEEDED: "success",
-    FAILED: "danger",
-    CANCELLED: "warning",
-}
-
-
-def status_badge(status: str) -> dbc.Badge:
-    """A coloured badge for a job status."""
-    return dbc.Badge(
-        status, color=STATUS_COLOR.get(status, "secondary"), className="text-uppercase"
-    )
 
 
 def param_field(p: Param, value: Any = None) -> html.Div:
@@ -69,9 +58,15 @@ def _bounds(p: Param) -> str:
     """`` (1–50)`` for a bounded number, else nothing."""
     if p.type not in (INT, FLOAT) or (p.minimum is None and p.maximum is None):
         return ""
-    lo = "" if p.minimum is None else f"{p.minimum:g}"
-    hi = "" if p.maximum is None else f"{p.maximum:g}"
-    return f" ({lo}–{hi})"
+
+    def shown(bound: float | None) -> str:
+        if bound is None:
+            return ""
+        if p.type == INT or (float(bound).is_integer() and abs(bound) >= 1e6):
+            return f"{int(bound):,}"  # 2,147,483,647, not 2.14748e+09
+        return f"{bound:g}"
+
+    return f" ({shown(p.minimum)}–{shown(p.maximum)})"
 
 
 def form(trainer_name: str, values: dict[str, Any] | None = None) -> list[Any]:
@@ -117,230 +112,6 @@ def jobs_table(jobs: list[Job]) -> Any:
     return dbc.Table(
         [head, html.Tbody(rows)], hover=True, size="sm", responsive=True, className="small mb-0"
     )
-
-
-def metrics_figure(metrics: dict[str, list[tuple[int, float]]]) -> go.Figure:
-    """Every metric against the training step."""
-    fig = go.Figure()
-    for name, points in sorted(metrics.items()):
-        fig.add_scatter(
-            x=[s for s, _ in points],
-            y=[v for _, v in points],
-            name=name,
-            mode="lines+markers",
-            marker_size=4,
-        )
-    return style_figure(fig, height=260, legend={"orientation": "h", "y": -0.2}, xaxis_title="step")
-
-
-def _duration(seconds: float | None) -> str:
-    """``1m 05s`` style."""
-    if seconds is None:
-        return "–"
-    s = int(seconds)
-    return f"{s // 60}m {s % 60:02d}s" if s >= 60 else f"{s}s"
-
-
-def job_header(job: Job) -> html.Div:
-    """Status, progress and actions of one job: the part that changes on every poll."""
-    prog = job.progress or {}
-    percent = float(prog.get("percent") or (100 if job.status == SUCCEEDED else 0))
-    detail = []
-    if prog:
-        detail.append(f"step {prog.get('step')}/{prog.get('total')}")
-        if prog.get("epoch"):
-            detail.append(f"epoch {prog.get('epoch')}/{prog.get('epochs')}")
-        detail.append(f"elapsed {_duration(prog.get('elapsed_s'))}")
-        if job.status == RUNNING:
-            detail.append(f"ETA {_duration(prog.get('eta_s'))}")
-    base = f"/jobs/{job.id}"
-    actions: list[Any] = []
-    if not job.done:
-        actions.append(
-            dbc.Button(
-                [icon("stop-circle", class_name="me-1"), "Cancel"],
-                id=Training.CANCEL,
-                color="danger",
-                outline=True,
-                size="sm",
-            )
-        )
-    if job.revision:
-        actions.append(
-            dbc.Button(
-                [icon("file-zip", class_name="me-1"), "Artifacts (.zip)"],
-                href=get_relative_path(f"{base}/artifacts.zip"),
-                external_link=True,
-                color="secondary",
-                outline=True,
-                size="sm",
-            )
-        )
-    if job.weights_path:
-        actions.append(
-            dbc.Button(
-                [icon("download", class_name="me-1"), "Weights (.pt)"],
-                href=get_relative_path(f"{base}/model.pt"),
-                external_link=True,
-                color="secondary",
-                outline=True,
-                size="sm",
-            )
-        )
-    if isinstance(job.params.get("table"), str):
-        # The grid view this job trained on.
-        link = urlencode({"table": job.params["table"], "filter": job.params.get("filter") or "{}"})
-        actions.append(
-            dbc.Button(
-                [icon("table", class_name="me-1"), "Open the data"],
-                href=get_relative_path(f"/data?{link}"),
-                color="secondary",
-                outline=True,
-                size="sm",
-            )
-        )
-    if job.done:
-        actions.append(
-            dbc.Button(
-                [icon("arrow-repeat", class_name="me-1"), "Run again"],
-                href=get_relative_path(f"/training?run_again={job.id}"),
-                color="primary",
-                outline=True,
-                size="sm",
-            )
-        )
-    error: list[Any] = []
-    if job.error:
-        error.append(dbc.Alert(job.error, color="danger", className="py-2 small mb-2"))
-        if job.traceback:
-            error.append(
-                html.Details(
-                    [
-                        html.Summary("Traceback", className="small"),
-                        html.Pre(job.traceback, className="small"),
-                    ]
-                )
-            )
-    return html.Div(
-        [
-            html.Div(
-                [
-                    html.Span(f"Job {job.id[:8]}", className="fw-semibold me-2 font-monospace"),
-                    status_badge(job.status),
-                    html.Span(
-                        f" {job.trainer} · {job.user} · {job.device or 'device pending'}",
-                        className="small text-body-secondary ms-2",
-                    ),
-                ],
-                className="mb-2",
-            ),
-            dbc.Progress(
-                value=percent,
-                label=f"{percent:.0f}%",
-                striped=job.status == RUNNING,
-                animated=job.status == RUNNING,
-                className="mb-1",
-                style={"height": "1.2rem"},
-            ),
-            html.Div(
-                " · ".join(detail) or ("waiting for a free slot" if job.status == QUEUED else ""),
-                className="small text-body-secondary mb-2",
-            ),
-            *error,
-            html.Div(actions, className="d-flex gap-2 mb-2 flex-wrap"),
-            html.Div(id=Training.CANCEL_NOTE, className="small"),
-        ]
-    )
-
-
-def job_body(view: dict[str, Any]) -> html.Div:
-    """Metrics chart, newest artifacts, log and parameters: redrawn only when they change."""
-    job: Job = view["job"]
-    base = f"/jobs/{job.id}"
-    newest = list(reversed(view["artifacts"]))[:4]
-    gallery = [
-        html.Div(
-            [
-                html.A(
-                    html.Img(
-                        src=get_relative_path(f"{base}/artifacts/{a['id']}"),
-                        alt=a["name"],
-                        className="img-fluid rounded border",
-                    ),
-                    href=get_relative_path(f"{base}/artifacts/{a['id']}"),
-                    target="_blank",
-                    title=f"{a['name']} (open full size)",
-                    className="artifact",
-                ),
-                dcc.Link(
-                    [icon("layers", class_name="me-1"), "Use in Compositor"],
-                    href=get_relative_path(f"/compositor?artifact={a['id']}"),
-                    className="small d-block mt-1 to-compositor",
-                )
-                if job.done
-                else None,
-            ]
-        )
-        for a in newest
-    ]
-    params = html.Table(
-        html.Tbody(
-            [
-                html.Tr(
-                    [html.Th(k, className="fw-normal text-body-secondary pe-3"), html.Td(str(v))]
-                )
-                for k, v in job.params.items()
-            ]
-        ),
-        className="small",
-    )
-    return html.Div(
-        [
-            dbc.Row(
-                [
-                    dbc.Col(
-                        dcc.Graph(
-                            figure=metrics_figure(view["metrics"]), config={"displaylogo": False}
-                        ),
-                        md=6,
-                    ),
-                    dbc.Col(
-                        html.Div(
-                            gallery
-                            or html.P(
-                                "Images appear here as the job makes them.",
-                                className="small text-body-secondary",
-                            ),
-                            className="gallery",
-                        ),
-                        md=6,
-                    ),
-                ]
-            ),
-            html.H3("Log", className="h6 mt-3"),
-            html.Pre("\n".join(view["logs"]) or "(nothing yet)", className="small job-log"),
-            html.H3("Parameters", className="h6 mt-3"),
-            params,
-        ]
-    )
-
-
-def job_panel(view: dict[str, Any]) -> html.Div:
-    """Header and body together (used where both are drawn at once)."""
-    return html.Div([job_header(view["job"]), job_body(view)])
-
-
-def job_container(job_id: str | None) -> list[Any]:
-    """The live panel's frame: which job, a poll timer and where the panel is drawn."""
-    return [
-        # Loads plotly.js with the page, not when the first progress arrives (~1.3 s here).
-        dcc.Graph(figure=go.Figure(), style={"display": "none"}, config={"displayModeBar": False}),
-        dcc.Store(id=Training.CURRENT, data=job_id),
-        dcc.Store(id=Training.SIGNATURE),
-        dcc.Store(id=Training.REVISION),
-        dcc.Interval(id=Training.TICK, interval=500),
-        html.Div([html.Div(id=Training.HEADER), html.Div(id=Training.BODY)], id=Training.PANEL),
-    ]
 
 
 def _known(trainer_name: str, values: dict[str, Any]) -> dict[str, Any]:

@@ -205,3 +205,59 @@ def test_ct092_the_form_is_redrawn_only_for_another_trainer() -> None:
     assert not same_form("shapes-cnn", shapes[:-1])
     assert not same_form("nope", shapes)
     assert not same_form(None, None)
+
+
+def test_ct094_opening_the_page_never_redraws_the_form_being_typed_in(app) -> None:
+    from dash import no_update
+
+    from callbacks.training import form_update
+    from components import training as view
+
+    store = app.server.config["DASHAPP_DEPS"].job_store
+
+    def page_state(**query: str) -> tuple[dict, list[dict]]:
+        """The run-again store and the field ids of the page as the layout draws it."""
+        with app.server.test_request_context("/training"):
+            tree = json.loads(json.dumps(view.layout(**query), cls=plotly.utils.PlotlyJSONEncoder))
+        found: dict = {"ids": []}
+
+        def walk(node) -> None:
+            if isinstance(node, dict):
+                props = node.get("props", {})
+                ident = props.get("id")
+                if ident == Training.RUN_AGAIN:
+                    found["prefill"] = props.get("data")
+                if isinstance(ident, dict) and ident.get("type") == "training-param":
+                    found["ids"].append(ident)
+                for value in node.values():
+                    walk(value)
+            elif isinstance(node, list):
+                for value in node:
+                    walk(value)
+
+        walk(tree)
+        return found["prefill"], found["ids"]
+
+    for query in ({}, {"table": "main.customer_churn", "trainer": "tabular-mlp"}):
+        prefill, ids = page_state(**query)
+        trainer = query.get("trainer", "shapes-cnn")
+        fields, description = form_update(store, trainer, prefill, ids)
+        assert fields is no_update, query  # the page load leaves the fields alone
+        assert description
+    prefill, ids = page_state()
+    assert form_update(store, "tabular-mlp", prefill, ids)[0] is not no_update
+    job = store.create("shapes-cnn", {"epochs": 7}, "t")
+    prefill, ids = page_state(run_again=job)
+    fields = form_update(store, "shapes-cnn", prefill, ids)[0]
+    assert '"value": 7' in json.dumps(fields, cls=plotly.utils.PlotlyJSONEncoder)
+
+
+def test_ct093_field_hints_show_whole_numbers_in_full() -> None:
+    from components import training as view
+
+    rendered = json.dumps(
+        view.form("shapes-cnn"), cls=plotly.utils.PlotlyJSONEncoder, ensure_ascii=False
+    )
+    assert "(0–2,147,483,647)" in rendered  # the seed's range, not 2.14748e+09
+    assert "(100–50,000)" in rendered
+    assert "e+0" not in rendered

@@ -18,7 +18,7 @@ def test_id001_ids_are_unique() -> None:
 
 
 def test_id002_every_id_appears_in_a_layout(app) -> None:
-    from components import compositor, data, home, not_found, shell, training
+    from components import compositor, data, home, job, not_found, shell, training
 
     events = app.server.config["DASHAPP_DEPS"].catalog.table("main.events")
     with app.server.test_request_context("/"):
@@ -26,7 +26,7 @@ def test_id002_every_id_appears_in_a_layout(app) -> None:
         # Parts built by callbacks once a table (or a chart column) is chosen.
         layouts += [data.grid(events, {}), data.table_panel(events), data.chart_graph({})]
         store = app.server.config["DASHAPP_DEPS"].job_store
-        layouts += [training.job_panel(job_view(store, store.create("shapes-cnn", {}, "t")))]
+        layouts += [job.job_panel(job_view(store, store.create("shapes-cnn", {}, "t")))]
         rendered = json.dumps(layouts, cls=plotly.utils.PlotlyJSONEncoder)
     missing = [name for name, value in all_ids().items() if f'"{value}"' not in rendered]
     assert missing == []
