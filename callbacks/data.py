@@ -212,6 +212,8 @@ def register(app: Dash, deps: Deps) -> None:
         prevent_initial_call=True,
     )
     def _rows(request: Any, key: str | None, quick: str | None) -> tuple[Any, ...]:
+        if request is None:  # a new grid announcing itself: no block asked for yet
+            raise PreventUpdate
         response, status, error = get_rows(deps.catalog, key, request, quick)
         return response, status, error, bool(error)
 

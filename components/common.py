@@ -36,3 +36,12 @@ def style_figure(fig: go.Figure, **layout: Any) -> go.Figure:
     fig.update_xaxes(gridcolor="rgba(128,128,128,0.2)")
     fig.update_yaxes(gridcolor="rgba(128,128,128,0.2)")
     return fig
+
+
+def stack_item(child: Any, order: int) -> html.Div:
+    """A card's place when the page's columns stack (narrow): ``order`` among the row's items.
+
+    The columns holding these are ``stack-contents``: below the ``lg`` breakpoint they step
+    aside (``display: contents``) so the cards of both columns interleave (assets CSS).
+    """
+    return html.Div(child, className=f"stack-item order-{order} order-lg-0")

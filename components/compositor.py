@@ -7,7 +7,7 @@ from typing import Any
 import dash_bootstrap_components as dbc
 from dash import dcc, get_relative_path, html
 
-from components.common import icon, page_header
+from components.common import icon, page_header, stack_item
 from components.ids import Compositor as C
 from dashapp import composition
 from dashapp.upload_store import UploadStore
@@ -340,11 +340,19 @@ def layout(artifact: str | None = None, **_query: str) -> html.Div:
                 "layers",
                 "Drag uploaded images onto a background and render the result at full resolution.",
             ),
-            # Narrow (the portal's frame): the upload zones come first, then the canvas.
+            # Stacked (narrow frame): uploads, canvas, selected layer, render, recipe (CSS).
             dbc.Row(
                 [
-                    dbc.Col([canvas, render_card], lg=8, className="order-2 order-lg-1"),
-                    dbc.Col(side, lg=4, className="order-1 order-lg-2"),
+                    dbc.Col(
+                        [stack_item(canvas, 2), stack_item(render_card, 4)],
+                        lg=8,
+                        className="stack-contents",
+                    ),
+                    dbc.Col(
+                        [stack_item(card, n) for card, n in zip(side, (1, 3, 5), strict=True)],
+                        lg=4,
+                        className="stack-contents",
+                    ),
                 ]
             ),
             # A fresh session for a new browser; one kept in localStorage wins over it.

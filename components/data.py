@@ -8,7 +8,7 @@ import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from components.common import icon, page_header
+from components.common import icon, page_header, stack_item
 from components.ids import Data
 from dashapp.catalog import BINARY, BOOL, DATE, DATETIME, JSONISH, NUMBER, TableInfo
 from dashapp.grid_query import (
@@ -259,7 +259,13 @@ def layout(**query: str) -> html.Div:
             dbc.Alert(id=Data.BANNER, is_open=False, color="danger", className="py-2"),
             dbc.Row(
                 [
-                    dbc.Col([picker, chart], xs=12, lg=3),
+                    # Stacked (narrow frame): picker, grid, chart, in that order (CSS).
+                    dbc.Col(
+                        [stack_item(picker, 1), stack_item(chart, 3)],
+                        xs=12,
+                        lg=3,
+                        className="stack-contents data-side",
+                    ),
                     dbc.Col(
                         [
                             toolbar,
@@ -278,6 +284,7 @@ def layout(**query: str) -> html.Div:
                         ],
                         xs=12,
                         lg=9,
+                        className="order-2 order-lg-0",
                     ),
                 ],
                 className="g-3",

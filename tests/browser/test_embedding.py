@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, quote, urlparse
 
 import pytest
 
-from components.ids import Data, Shell
+from components.ids import Compositor, Data, Shell
 from tests.conftest import free_port
 
 PORTAL_PAGE = """<!doctype html><html><head><title>portal</title></head><body>
@@ -104,3 +104,39 @@ def test_be003_embed_parameter_gives_the_compact_layout_without_a_frame(page, li
     page.goto(live_server.url("/data?embed=0"))
     page.wait_for_selector(f"#{Data.PICKER}")
     assert page.is_visible(f"#{Shell.NAVBAR}")
+
+
+def test_be004_in_a_narrow_frame_the_rows_come_before_the_chart(page, live_server) -> None:
+    """Stacked in 420 px: table picker, then the grid's rows, then the quick chart."""
+    page.set_viewport_size({"width": 420, "height": 900})
+    page.goto(live_server.url("/data?table=main.events&embed=1"))
+    page.wait_for_selector(".ag-row .ag-cell")
+
+    def top(selector: str) -> float:
+        return page.locator(selector).first.bounding_box()["y"]
+
+    assert top(f"#{Data.PICKER}") < top(".ag-row .ag-cell") < top(f"#{Data.CHART_COLUMN}")
+    # The first rows show in the first screenful, and nothing is wider than the frame.
+    assert top(".ag-row .ag-cell") < 900
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 420
+
+
+def test_be005_in_a_narrow_frame_the_canvas_follows_the_uploads(page, live_server) -> None:
+    """Stacked in 420 px: upload zones, canvas, selected layer, render, recipe."""
+    page.set_viewport_size({"width": 420, "height": 900})
+    page.goto(live_server.url("/compositor?embed=1"))
+    page.wait_for_selector(f"#{Compositor.CANVAS_EMPTY}")
+
+    def top(selector: str) -> float:
+        return page.locator(selector).first.bounding_box()["y"]
+
+    order = [
+        f"#{Compositor.BG_UPLOAD}",
+        f"#{Compositor.CANVAS_EMPTY}",
+        f"#{Compositor.NAME}",
+        f"#{Compositor.RENDER}",
+        f"#{Compositor.RECIPE_SAVE}",
+    ]
+    tops = [top(s) for s in order]
+    assert tops == sorted(tops), dict(zip(order, tops, strict=True))
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 420
