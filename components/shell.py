@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import get_relative_path, html
+from dash import dcc, get_relative_path, html
 
 from components.common import icon
 from components.ids import Shell
 from components.pages import TOOL_PAGES
 from dashapp.server import current_identity
+from dashapp.signin import csrf_token
 
 
 def navbar() -> dbc.Navbar:
@@ -41,8 +42,10 @@ def navbar() -> dbc.Navbar:
         className="navbar-text small me-3 text-nowrap",
         title="Signed in through the portal"
         if who.via == "header"
-        else ("Signed in" if who.via == "basic" else "No sign-in is configured"),
+        else ("No sign-in is configured" if who.via == "open" else "Signed in"),
     )
+    if who.via == "session":  # signed in on our sign-in page: they can sign out here
+        user = html.Div([user, sign_out()], className="d-flex align-items-center me-2")
     return dbc.Navbar(
         dbc.Container(
             [
@@ -68,6 +71,23 @@ def navbar() -> dbc.Navbar:
         expand="md",
         className="border-bottom app-navbar shadow-sm",
         sticky="top",
+    )
+
+
+def sign_out() -> html.Form:
+    """A small form that ends the sign-in session (a POST with this session's token)."""
+    return html.Form(
+        [
+            dcc.Input(type="hidden", name="csrf", value=csrf_token()),
+            html.Button(
+                [icon("box-arrow-right", class_name="me-1"), "Sign out"],
+                type="submit",
+                className="btn btn-link btn-sm text-nowrap text-decoration-none p-0",
+            ),
+        ],
+        action=get_relative_path("/logout"),
+        method="post",
+        className="me-3 mb-0",
     )
 
 

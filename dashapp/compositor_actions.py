@@ -88,9 +88,11 @@ def add_uploads(store: UploadStore, comp: Comp, pending: Any, *, background: boo
 def artifact_bytes(jobs: JobStore, art_id: Any) -> tuple[bytes, str]:
     """The file of a finished job's image artifact; CompositionError when it is not one."""
     try:
-        art = jobs.artifact(int(art_id))
+        number = int(art_id)
     except (TypeError, ValueError):
-        art = None
+        number = 0
+    # Ids are positive 64-bit integers; anything else (a forged URL) is simply not one.
+    art = jobs.artifact(number) if 0 < number < 2**63 else None
     if art is None:
         raise CompositionError("No such training artifact.")
     if art["status"] not in FINAL:

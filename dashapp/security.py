@@ -26,7 +26,9 @@ class Identity:
 
     name: str
     admin: bool = False
-    via: str = "open"  # "header" (portal), "basic" (our users) or "open" (no auth set up)
+    # "header" (portal), "session" (our sign-in page), "basic" (a script's credentials)
+    # or "open" (no sign-in set up)
+    via: str = "open"
 
 
 def networks(items: Iterable[str]) -> tuple[Network, ...]:
@@ -86,13 +88,19 @@ def identify(
     user_header: str,
     users: Mapping[str, str],
     admins: Iterable[str],
+    session_user: str | None = None,
 ) -> Identity | None:
-    """Who sent this request; None when credentials are required and missing or wrong."""
+    """Who sent this request; None when credentials are required and missing or wrong.
+
+    ``session_user``: who signed in on this browser's session, if anyone (``signin``).
+    """
     admin_set = set(admins)
     if user_header and environ.get(TRUSTED_KEY):
         name = (headers.get(user_header) or "").strip()
         if name and USER_RE.fullmatch(name):
             return Identity(name, name in admin_set, "header")
+    if users and session_user is not None and session_user in users:
+        return Identity(session_user, session_user in admin_set, "session")
     if users:
         user = basic_user(headers.get("Authorization"), users)
         return Identity(user, user in admin_set, "basic") if user else None

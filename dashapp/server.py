@@ -17,6 +17,7 @@ from flask import (
     g,
     has_request_context,
     jsonify,
+    redirect,
     request,
     send_file,
     stream_with_context,
@@ -24,7 +25,7 @@ from flask import (
 from sqlalchemy import text
 
 from components.pages import is_known_path
-from dashapp import logs, security
+from dashapp import logs, security, signin
 from dashapp.catalog import CatalogError, DataUnavailable
 from dashapp.deps import Deps
 from dashapp.grid_query import GridRequestError, parse_query
@@ -133,7 +134,17 @@ def install_auth(server: Flask, settings: Settings) -> None:
         server.wsgi_app, security.networks(settings.trusted_proxies)
     )
     users = settings.user_hashes
-    health_path = f"{settings.url_prefix}healthz"
+    prefix = settings.url_prefix
+    health_path = f"{prefix}healthz"
+    # Open to anyone: the health probe, and signing in and out (with the page's stylesheet).
+    open_paths = {
+        health_path,
+        f"{prefix}login",
+        f"{prefix}logout",
+        f"{prefix}assets/00_bootstrap.min.css",
+    }
+    if users:
+        signin.install(server, users, prefix=prefix, hours=settings.session_hours)
     if security.is_open(user_header=settings.user_header, users=users):
         server.logger.warning(
             "dashapp is open: no DASHAPP_USERS and no DASHAPP_USER_HEADER are set, so "
@@ -143,7 +154,7 @@ def install_auth(server: Flask, settings: Settings) -> None:
 
     @server.before_request
     def _who() -> Response | None:
-        if request.path == health_path:  # load balancers and the portal probe without login
+        if request.path in open_paths:
             return None
         ident = security.identify(
             request.environ,
@@ -151,24 +162,37 @@ def install_auth(server: Flask, settings: Settings) -> None:
             user_header=settings.user_header,
             users=users,
             admins=settings.admins,
+            session_user=signin.session_user(users) if users else None,
         )
         if ident is None:
-            return Response(
-                "Sign in to use dashapp.\n",
-                401,
-                {"WWW-Authenticate": 'Basic realm="dashapp", charset="UTF-8"'},
-                mimetype="text/plain",
-            )
+            return refuse(prefix)
         g.identity = ident
         return None
+
+
+def refuse(prefix: str) -> Response:
+    """No valid user: a browser opening a page goes to the sign-in page, a script gets 401."""
+    if request.method == "GET" and "text/html" in request.headers.get("Accept", ""):
+        return redirect(signin.login_url(prefix, request.full_path.rstrip("?")), 303)
+    if request.path.startswith(f"{prefix}_dash-"):
+        # The page's own requests once the session has ended: no Basic prompt in the page.
+        return Response(
+            '{"error": "signed out: reload the page to sign in"}\n',
+            401,
+            mimetype="application/json",
+        )
+    return Response(
+        "Sign in to use dashapp.\n",
+        401,
+        {"WWW-Authenticate": 'Basic realm="dashapp", charset="UTF-8"'},
+        mimetype="text/plain",
+    )
 
 
 def install(server: Flask, deps: Deps, *, catchall_endpoint: str) -> None:
     """Attach headers, the health route and real 404 statuses to the Flask server."""
     settings = deps.settings
     server.secret_key = load_secret_key(settings)
-    # Whatever goes into cookies must still work when the portal frames us cross-site.
-    server.config.update(SESSION_COOKIE_SAMESITE="None", SESSION_COOKIE_SECURE=True)
     logs.install(server, current_identity)  # first: even a refused request gets an id
     install_auth(server, settings)
     server.config["MAX_CONTENT_LENGTH"] = request_limit(settings)
@@ -176,12 +200,17 @@ def install(server: Flask, deps: Deps, *, catchall_endpoint: str) -> None:
     @server.errorhandler(Exception)
     def _unexpected(exc: Exception) -> tuple[Response, int] | Exception:
         """No traceback ever reaches the browser; a malformed callback request is a 400."""
+        from dash.exceptions import DependencyException, UnsupportedRelativePath
         from werkzeug.exceptions import HTTPException
 
         if isinstance(exc, HTTPException):
             return exc
+        if isinstance(exc, DependencyException):  # a script path Dash does not serve
+            return jsonify({"error": "not found"}), 404
+        malformed = (KeyError, ValueError, TypeError, IndexError, AttributeError)
         if request.path.endswith("_dash-update-component") and isinstance(
-            exc, KeyError | ValueError | TypeError | IndexError | AttributeError
+            exc,
+            (*malformed, UnsupportedRelativePath),  # the latter: a forged page path
         ):
             server.logger.warning("refused a malformed callback request: %r", exc)
             return jsonify({"error": "malformed callback request"}), 400

@@ -198,6 +198,7 @@ class Settings:
     user_header: str = ""
     users: tuple[tuple[str, str], ...] = ()
     admins: tuple[str, ...] = ()
+    session_hours: float = 12.0
 
     def __post_init__(self) -> None:
         """Fill defaults that depend on the data directory."""
@@ -258,6 +259,7 @@ class Settings:
             "user_header": _parse_header_name,
             "users": _parse_users,
             "admins": lambda n, r: tuple(x for x in re.split(r"[\s,]+", r.strip()) if x),
+            "session_hours": lambda n, r: _parse_float(n, r, 0.05, 24 * 90),
         }
         known = {f.name for f in fields(cls)}
         assert set(parsers) == known, "every setting needs a parser"
@@ -354,9 +356,15 @@ SETTINGS_DOC: tuple[tuple[str, str, str], ...] = (
     (
         "DASHAPP_USERS",
         "(none)",
-        "Standalone users as `name:hash` (from `dashapp hash-password`); HTTP Basic login.",
+        "Standalone users as `name:hash` (from `dashapp hash-password`): browsers get a sign-in "
+        "page, scripts may send HTTP Basic credentials.",
     ),
     ("DASHAPP_ADMINS", "(none)", "User names that may cancel anyone's jobs."),
+    (
+        "DASHAPP_SESSION_HOURS",
+        "12",
+        "How long a sign-in on the sign-in page lasts (standalone users).",
+    ),
     (
         "DASHAPP_UPLOAD_IDLE_HOURS",
         "24",

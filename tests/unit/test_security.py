@@ -74,3 +74,32 @@ def test_se004_settings_refuse_plain_passwords_and_bad_networks() -> None:
     )
     assert ok.user_hashes == USERS
     assert ok.admins == ("carol", "root")
+
+
+def test_se005_a_signed_in_session_counts_only_for_a_configured_user() -> None:
+    kw = {"user_header": "", "users": USERS, "admins": ["carol"]}
+    assert identify({}, {}, session_user="carol", **kw) == Identity("carol", True, "session")
+    assert identify({}, {}, session_user="removed-since", **kw) is None
+    assert identify({}, {}, session_user=None, **kw) is None
+    open_kw = {"user_header": "", "users": {}, "admins": []}
+    assert identify({}, {}, session_user="carol", **open_kw).via == "open"
+
+
+@pytest.mark.parametrize(
+    ("target", "prefix", "expected"),
+    [
+        ("/data?table=main.teams", "/", "/data?table=main.teams"),
+        ("/tools/dashapp/training", "/tools/dashapp/", "/tools/dashapp/training"),
+        ("/training", "/tools/dashapp/", "/tools/dashapp/"),  # outside the app
+        ("//evil.example/", "/", "/"),
+        ("https://evil.example/", "/", "/"),
+        ("/\\evil.example", "/", "/"),
+        ("/data\r\nSet-Cookie: x=1", "/", "/"),
+        (None, "/", "/"),
+        (["/data"], "/", "/"),
+    ],
+)
+def test_se006_sign_in_returns_only_to_a_page_of_this_app(target, prefix, expected) -> None:
+    from dashapp.signin import safe_next
+
+    assert safe_next(target, prefix) == expected

@@ -1,0 +1,40 @@
+"""Standalone users sign in on a page, as a person does: no browser prompt, and out again."""
+
+from __future__ import annotations
+
+import pytest
+from werkzeug.security import generate_password_hash
+
+from components.ids import Data, Shell
+from tests.browser.test_smoke import SHOTS
+
+
+@pytest.fixture(scope="module")
+def users_server(start_server):
+    return start_server(DASHAPP_USERS=f"erin:{generate_password_hash('correct horse')}")
+
+
+def test_bs101_sign_in_browse_and_sign_out(page, users_server) -> None:
+    page.goto(users_server.url("/data?table=main.teams"))
+    page.wait_for_selector("form[action='/login']")
+    if SHOTS:
+        page.screenshot(path=f"{SHOTS}/sign-in.png")
+    page.fill("#user", "erin")
+    page.fill("#password", "wrong")
+    page.click("button[type=submit]")
+    assert "Wrong user name or password." in page.inner_text("main")
+    assert page.input_value("#user") == "erin"  # kept for the next try
+    page.fill("#password", "correct horse")
+    page.click("button[type=submit]")
+    # Back where they were going, signed in.
+    page.wait_for_selector(".ag-row .ag-cell")
+    assert "table=main.teams" in page.url
+    assert "erin" in page.inner_text(f"#{Shell.USER}")
+    assert page.is_visible(f"#{Data.GRID}")
+    if SHOTS:
+        page.screenshot(path=f"{SHOTS}/signed-in.png")
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_selector("form[action='/login']")
+    page.goto(users_server.url("/training"))
+    page.wait_for_selector("form[action='/login']")  # signed out for every page
+    assert page.watch.problems(allow_status=("401",)) == []
