@@ -196,7 +196,7 @@ def view(deps: Deps, comp_raw: Any, geom: Any, query: Any) -> dict[str, Any]:
     bg = merged["bg"]
     out.update(
         figure=view_parts.figure(merged),
-        canvas_style=canvas_style(bg),
+        canvas_style=view_parts.canvas_style(bg),
         empty_style={"display": "none" if bg else "flex"},
         layers=view_parts.layer_list(merged),
         fields={
@@ -216,13 +216,6 @@ def view(deps: Deps, comp_raw: Any, geom: Any, query: Any) -> dict[str, Any]:
         artifacts=artifact_options(deps),
     )
     return out
-
-
-def canvas_style(bg: dict[str, Any] | None) -> dict[str, Any]:
-    """The canvas takes the background's shape (no empty bands), up to most of the screen."""
-    if not bg:
-        return {"display": "none"}
-    return {"display": "block", "aspectRatio": f"{bg['w']} / {bg['h']}", "height": "auto"}
 
 
 def artifact_options(deps: Deps) -> list[dict[str, Any]]:

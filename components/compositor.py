@@ -153,6 +153,13 @@ def controls() -> html.Fieldset:
     )
 
 
+def canvas_style(bg: dict[str, Any] | None) -> dict[str, Any]:
+    """The canvas takes the background's shape (no empty bands), up to most of the screen."""
+    if not bg:
+        return {"display": "none"}
+    return {"display": "block", "aspectRatio": f"{bg['w']} / {bg['h']}", "height": "auto"}
+
+
 def layout(artifact: str | None = None, **_query: str) -> html.Div:
     """Build the Compositor page (``?artifact=<id>`` adds a training job's image as a layer)."""
     toolbar = html.Div(
@@ -190,7 +197,17 @@ def layout(artifact: str | None = None, **_query: str) -> html.Div:
                 html.Div(id=C.MESSAGE, className="small"),
                 html.Div(
                     [
-                        dcc.Graph(id=C.CANVAS, config=GRAPH_CONFIG, className="canvas-graph"),
+                        # Drawn as the view callback leaves it without a background, so the
+                        # page does not open with a tall empty graph that then collapses.
+                        dcc.Graph(
+                            id=C.CANVAS,
+                            config=GRAPH_CONFIG,
+                            # Plotly sizes itself to the box on every redraw: without this
+                            # a redraw fell back to 700×450 until a resize came by.
+                            responsive=True,
+                            className="canvas-graph",
+                            style=canvas_style(None),
+                        ),
                         html.Div(
                             [
                                 icon("image", class_name="fs-1 d-block mb-2"),

@@ -58,9 +58,16 @@ def open_with_layer(page, server: LiveServer, files: dict[str, Path]) -> None:
 def test_bc001_drag_a_layer_render_and_download(page, live_server: LiveServer, files, tmp_path):
     open_with_layer(page, live_server, files)
     assert fields(page) == (450, 300, 300, 200)  # centred on the background
+    # The background fills the canvas from the first frame the layer shows in: Plotly used
+    # to draw at its default 700×450 and resize later, or settle with bands either side.
+    canvas = page.locator(f"#{C.CANVAS}").bounding_box()
+    background = page.locator(f"#{C.CANVAS} .imagelayer image").first.bounding_box()
+    assert background["width"] == pytest.approx(canvas["width"], abs=1)
+    assert background["height"] == pytest.approx(canvas["height"], abs=1)
     page.wait_for_load_state("networkidle")
 
     shape = page.locator(".shapelayer path").first
+
     box = shape.bounding_box()
     start = (box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     requests: list[str] = []

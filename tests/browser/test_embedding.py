@@ -127,8 +127,18 @@ def test_be005_in_a_narrow_frame_the_canvas_follows_the_uploads(page, live_serve
     page.goto(live_server.url("/compositor?embed=1"))
     page.wait_for_selector(f"#{Compositor.CANVAS_EMPTY}")
 
+    def box(selector: str) -> dict[str, float]:
+        return page.locator(selector).first.bounding_box()
+
     def top(selector: str) -> float:
-        return page.locator(selector).first.bounding_box()["y"]
+        return box(selector)["y"]
+
+    # The empty canvas opens at the size it keeps: it was once drawn tall (Plotly's
+    # placeholder) and collapsed when the page's callbacks answered, so everything below
+    # it jumped up.
+    first_height = box(".canvas-wrap")["height"]
+    page.wait_for_load_state("networkidle")
+    assert box(".canvas-wrap")["height"] == first_height
 
     order = [
         f"#{Compositor.BG_UPLOAD}",
