@@ -269,9 +269,21 @@ class PageWatch:
         return console + failed
 
 
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
+    """Keep each phase's report on the test item, so a fixture can tell that the test failed."""
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
 @pytest.fixture
-def page(browser):
-    """A fresh browser context and page, with a ``watch`` recording errors."""
+def page(browser, request):
+    """A fresh browser context and page, with a ``watch`` recording errors.
+
+    When the test fails, what the page showed is printed with the failure (the URL, the
+    page's text, what the watch recorded), since a CI log is all there is to go on.
+    """
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     pg = context.new_page()
     pg.set_default_timeout(15_000)
@@ -279,6 +291,14 @@ def page(browser):
     watch.attach(pg)
     pg.watch = watch  # type: ignore[attr-defined]
     yield pg
+    report = getattr(request.node, "report_call", None)
+    if report is not None and report.failed:
+        try:
+            text = pg.inner_text("body", timeout=2_000)
+        except Exception as exc:  # a closed or crashed page says so instead
+            text = f"(page text unavailable: {exc})"
+        print(f"--- the page when the test failed: {pg.url}\n{text[:3000]}")
+        print(f"--- console errors and failed requests: {watch.problems()}")
     context.close()
 
 
