@@ -1,33 +1,19 @@
-// Theme: kept in localStorage and applied before the first paint (Bootstrap 5.3 colour modes).
+// Theme switch (the theme itself is read and applied by 00_theme.js, before this file).
 (function () {
-  var KEY = "dashapp.theme";
-  function stored() {
-    try {
-      var v = window.localStorage.getItem(KEY);
-      if (v === "dark" || v === "light") return v;
-    } catch (e) { /* storage blocked, e.g. in a sandboxed iframe */ }
-    return window.matchMedia && window.matchMedia("(prefers-color-scheme: dark)").matches
-      ? "dark" : "light";
-  }
-  function apply(mode) {
-    document.documentElement.setAttribute("data-bs-theme", mode);
-    // AG Grid's built-in themes follow this attribute (their variable colour scheme).
-    document.documentElement.setAttribute("data-ag-theme-mode", mode);
-  }
-  apply(stored());
+  var theme = window.dashappTheme;
   window.dash_clientside = Object.assign({}, window.dash_clientside, {
     dashapp: {
       themeSwitch: function (isDark) {
         var ctx = window.dash_clientside.callback_context;
         if (!ctx.triggered || ctx.triggered.length === 0 || ctx.triggered[0].prop_id === ".") {
           // First call on page load: show what is stored.
-          var mode = stored();
-          apply(mode);
+          var mode = theme.stored();
+          theme.apply(mode);
           return mode === "dark";
         }
         var chosen = isDark ? "dark" : "light";
-        try { window.localStorage.setItem(KEY, chosen); } catch (e) { /* not remembered */ }
-        apply(chosen);
+        theme.remember(chosen);
+        theme.apply(chosen);
         return window.dash_clientside.no_update;
       },
       toggleNav: function (n, isOpen) { return !isOpen; }

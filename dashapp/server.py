@@ -136,12 +136,14 @@ def install_auth(server: Flask, settings: Settings) -> None:
     users = settings.user_hashes
     prefix = settings.url_prefix
     health_path = f"{prefix}healthz"
-    # Open to anyone: the health probe, and signing in and out (with the page's stylesheet).
+    # Open to anyone: the health probe, and signing in and out (with the page's stylesheet
+    # and the script that applies the user's light or dark theme).
     open_paths = {
         health_path,
         f"{prefix}login",
         f"{prefix}logout",
         f"{prefix}assets/00_bootstrap.min.css",
+        f"{prefix}assets/00_theme.js",
     }
     if users:
         signin.install(server, users, prefix=prefix, hours=settings.session_hours)

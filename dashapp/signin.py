@@ -91,13 +91,14 @@ def session_user(users: Mapping[str, str]) -> str | None:
 
 
 def page(prefix: str, *, next_path: str, user: str = "", error: str = "") -> str:
-    """The sign-in form (server-rendered: no script, so the strict CSP holds)."""
+    """The sign-in form, server-rendered; its one script is the app's theme (same origin)."""
     alert = f'<div class="alert alert-danger py-2 small" role="alert">{escape(error)}</div>'
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Sign in · dashapp</title>
 <link rel="stylesheet" href="{escape(prefix)}assets/00_bootstrap.min.css">
+<script src="{escape(prefix)}assets/00_theme.js"></script>
 </head><body class="bg-body-tertiary">
 <main class="container py-5" style="max-width: 24rem">
 <h1 class="h4 mb-3">Sign in to dashapp</h1>

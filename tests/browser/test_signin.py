@@ -33,8 +33,12 @@ def test_bs101_sign_in_browse_and_sign_out(page, users_server) -> None:
     assert page.is_visible(f"#{Data.GRID}")
     if SHOTS:
         page.screenshot(path=f"{SHOTS}/signed-in.png")
+    # The theme chosen in the app holds on the sign-in page too.
+    page.click(f"#{Shell.THEME_SWITCH}")
+    page.wait_for_function("() => document.documentElement.dataset.bsTheme === 'dark'")
     page.get_by_role("button", name="Sign out").click()
     page.wait_for_selector("form[action='/login']")
+    assert page.get_attribute("html", "data-bs-theme") == "dark"
     page.goto(users_server.url("/training"))
     page.wait_for_selector("form[action='/login']")  # signed out for every page
     assert page.watch.problems(allow_status=("401",)) == []
