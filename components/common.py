@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import plotly.graph_objects as go
-from dash import html
+from dash import dcc, html
 
 
 def icon(name: str, *, class_name: str = "") -> html.I:
@@ -45,3 +45,18 @@ def stack_item(child: Any, order: int) -> html.Div:
     aside (``display: contents``) so the cards of both columns interleave (assets CSS).
     """
     return html.Div(child, className=f"stack-item order-{order} order-lg-0")
+
+
+def dropdown(
+    *, slot_class: str = "", slot_style: dict[str, str] | None = None, **kwargs: Any
+) -> html.Div:
+    """A ``dcc.Dropdown`` in a box that already has its height on the first paint.
+
+    Dash loads a dropdown's code after the page is drawn; until then it takes no room, and
+    everything below it jumped down when it arrived (assets CSS ``.dropdown-slot``).
+    """
+    return html.Div(
+        dcc.Dropdown(**kwargs),
+        className=f"dropdown-slot {slot_class}".strip(),
+        style=slot_style or {},
+    )

@@ -7,7 +7,7 @@ from typing import Any
 import dash_bootstrap_components as dbc
 from dash import dcc, get_relative_path, html
 
-from components.common import icon, page_header, stack_item
+from components.common import dropdown, icon, page_header, stack_item
 from components.ids import Compositor as C
 from dashapp import composition
 from dashapp.upload_store import UploadStore
@@ -41,9 +41,9 @@ def figure(comp: composition.Comp) -> dict[str, Any]:
 
 def upload_zone(
     component_id: str, text: str, *, multiple: bool, accept: str = "image/*"
-) -> dcc.Upload:
+) -> html.Div:
     """A drag-and-drop (or click) upload zone."""
-    return dcc.Upload(
+    zone = dcc.Upload(
         [icon("cloud-arrow-up", class_name="me-2"), text],
         id=component_id,
         multiple=multiple,
@@ -51,12 +51,19 @@ def upload_zone(
         className="upload-zone",
         className_active="upload-zone active",
     )
+    # Its code loads after the first paint: the slot holds the zone's room meanwhile (CSS).
+    return html.Div(zone, className="upload-slot")
+
+
+def no_layers() -> list[Any]:
+    """What the layer list says while there are none (also what the page opens with)."""
+    return [html.P("No layers yet.", className="small text-body-secondary mb-0")]
 
 
 def layer_list(comp: composition.Comp) -> list[Any]:
     """The layers, top of the stack first, with thumbnails; the selected one highlighted."""
     if not comp["layers"]:
-        return [html.P("No layers yet.", className="small text-body-secondary mb-0")]
+        return no_layers()
     items = []
     for lay in reversed(comp["layers"]):
         items.append(
@@ -291,11 +298,12 @@ def layout(artifact: str | None = None, **_query: str) -> html.Div:
                     html.Div(id=C.LAYER_MESSAGE, className="small mt-1"),
                     dbc.InputGroup(
                         [
-                            dcc.Dropdown(
+                            dropdown(
                                 id=C.ARTIFACT,
                                 placeholder="Image from a training job…",
-                                className="flex-grow-1 artifact-picker",
+                                className="artifact-picker",
                                 clearable=True,
+                                slot_class="flex-grow-1",
                             ),
                             dbc.Button(
                                 "Add", id=C.ARTIFACT_ADD, color="secondary", outline=True, size="sm"
@@ -304,7 +312,7 @@ def layout(artifact: str | None = None, **_query: str) -> html.Div:
                         size="sm",
                         className="mt-2 flex-nowrap",
                     ),
-                    html.Div(id=C.LAYERS, className="mt-3"),
+                    html.Div(no_layers(), id=C.LAYERS, className="mt-3"),
                 ]
             ),
             className="shadow-sm mb-3",

@@ -8,7 +8,7 @@ import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from components.common import icon, page_header, stack_item
+from components.common import dropdown, icon, page_header, stack_item
 from components.ids import Data
 from dashapp.catalog import BINARY, BOOL, DATE, DATETIME, JSONISH, NUMBER, TableInfo
 from dashapp.grid_query import (
@@ -158,11 +158,12 @@ def table_panel(info: TableInfo) -> html.Div:
 def layout(**query: str) -> html.Div:
     """Build the Data page; ``query`` is the shared link's state."""
     state = parse_query(query)
+    reserve = " reserve" if state["table"] else ""
     picker = dbc.Card(
         dbc.CardBody(
             [
                 dbc.Label("Table", html_for=Data.PICKER, className="fw-semibold small"),
-                dcc.Dropdown(
+                dropdown(
                     id=Data.PICKER,
                     # The linked table loads at once, while the list of tables is fetched.
                     # (Dash 4 drops a value that is not among the options, hence one option.)
@@ -172,7 +173,9 @@ def layout(**query: str) -> html.Div:
                     clearable=False,
                     optionHeight=48,
                 ),
-                html.Div(id=Data.TABLE_INFO, className="mt-3 table-info"),
+                # With a table in the link, its column list and grid take their room at once
+                # (CSS: ``.reserve:empty``), so the cards below do not jump when they fill.
+                html.Div(id=Data.TABLE_INFO, className=f"mt-3 table-info{reserve}"),
             ]
         ),
         className="shadow-sm mb-3",
@@ -181,7 +184,7 @@ def layout(**query: str) -> html.Div:
         dbc.CardBody(
             [
                 dbc.Label("Quick chart", html_for=Data.CHART_COLUMN, className="fw-semibold small"),
-                dcc.Dropdown(id=Data.CHART_COLUMN, placeholder="Column to chart…"),
+                dropdown(id=Data.CHART_COLUMN, placeholder="Column to chart…"),
                 html.Div(id=Data.CHART_NOTE, className="small text-body-secondary mt-2"),
                 # The graph is only created once a column is chosen: Plotly's script is
                 # large, and loading it with the page held the first rows back by a second.
@@ -211,7 +214,7 @@ def layout(**query: str) -> html.Div:
                 className="mb-2",
             ),
             dbc.Col(
-                dcc.Dropdown(
+                dropdown(
                     id=Data.COLUMNS, multi=True, placeholder="Visible columns", className="small"
                 ),
                 xs=12,
@@ -275,7 +278,7 @@ def layout(**query: str) -> html.Div:
                                 color="warning",
                                 className="py-2 small",
                             ),
-                            html.Div(id=Data.GRID_BOX, className="grid-box"),
+                            html.Div(id=Data.GRID_BOX, className=f"grid-box{reserve}"),
                             html.Div(
                                 id=Data.STATUS,
                                 className="small text-body-secondary mt-2",

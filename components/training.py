@@ -11,7 +11,7 @@ import dash_bootstrap_components as dbc
 import plotly.graph_objects as go
 from dash import dcc, get_relative_path, html
 
-from components.common import icon, page_header, style_figure
+from components.common import dropdown, icon, page_header, style_figure
 from components.ids import Training
 from components.job import STATUS_COLOR, job_container, status_badge
 from jobs import registry
@@ -134,13 +134,17 @@ def layout(**query: str) -> html.Div:
             [
                 html.H2("New job", className="h6"),
                 dbc.Label("Trainer", html_for=Training.TRAINER, className="small mb-1"),
-                dcc.Dropdown(
+                dropdown(
                     id=Training.TRAINER,
                     options=[{"label": t.title, "value": n} for n, t in names.items()],
                     value=first,
                     clearable=False,
                 ),
-                html.P(id=Training.DESCRIPTION, className="small text-body-secondary mt-2"),
+                html.P(
+                    names[first].description,
+                    id=Training.DESCRIPTION,
+                    className="small text-body-secondary mt-2",
+                ),
                 html.Div(form(first, _known(first, prefill["values"])), id=Training.FORM),
                 dbc.Alert(
                     id=Training.FORM_ERROR, is_open=False, color="danger", className="py-2 small"
@@ -164,24 +168,24 @@ def layout(**query: str) -> html.Div:
                     [
                         dbc.Col(html.H2("Jobs", className="h6 mb-0"), width="auto"),
                         dbc.Col(
-                            dcc.Dropdown(
+                            dropdown(
                                 id=Training.STATUS_FILTER,
                                 options=[{"label": "All statuses", "value": ALL_VALUE}]
                                 + [{"label": s, "value": s} for s in STATUS_COLOR],
                                 value=ALL_VALUE,
                                 clearable=False,
-                                style={"minWidth": "10rem"},
+                                slot_style={"minWidth": "10rem"},
                             ),
                             width="auto",
                         ),
                         dbc.Col(
-                            dcc.Dropdown(
+                            dropdown(
                                 id=Training.TRAINER_FILTER,
                                 options=[{"label": "All trainers", "value": ALL_VALUE}]
                                 + [{"label": t.title, "value": n} for n, t in names.items()],
                                 value=ALL_VALUE,
                                 clearable=False,
-                                style={"minWidth": "14rem"},
+                                slot_style={"minWidth": "14rem"},
                             ),
                             width="auto",
                         ),
@@ -199,7 +203,7 @@ def layout(**query: str) -> html.Div:
         dbc.CardBody(
             [
                 html.H2("Compare jobs", className="h6"),
-                dcc.Dropdown(
+                dropdown(
                     id=Training.COMPARE,
                     multi=True,
                     placeholder="Pick two or more jobs of one trainer…",

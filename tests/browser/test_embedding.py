@@ -150,3 +150,31 @@ def test_be005_in_a_narrow_frame_the_canvas_follows_the_uploads(page, live_serve
     tops = [top(s) for s in order]
     assert tops == sorted(tops), dict(zip(order, tops, strict=True))
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 420
+
+
+LAYOUT_SHIFTS = """() => new Promise((done) => {
+  const shifts = [];
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      const moved = e.sources.map((s) => s.node?.id || String(s.node?.className || "?"));
+      shifts.push([Number(e.value.toFixed(3)), moved.slice(0, 3).join(", ")]);
+    }
+  }).observe({type: "layout-shift", buffered: true});
+  setTimeout(() => done(shifts), 100);
+})"""
+
+
+@pytest.mark.parametrize("width", [420, 1280])
+@pytest.mark.parametrize(
+    "path",
+    ["/data?table=main.events&embed=1", "/training?embed=1", "/compositor?embed=1"],
+)
+def test_be006_pages_do_not_jump_while_they_load(page, live_server, path, width) -> None:
+    """What fills in after the first paint (dropdowns, upload zones, the column list, the grid)
+    has its room already: the page does not jump about as it loads (layout shift, the
+    browser's own measure of it, stays under 0.1, the level web guidance calls good)."""
+    page.set_viewport_size({"width": width, "height": 900})
+    page.goto(live_server.url(path))
+    page.wait_for_load_state("networkidle")
+    shifts = page.evaluate(LAYOUT_SHIFTS)
+    assert sum(value for value, _ in shifts) < 0.1, shifts
