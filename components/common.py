@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import dash_bootstrap_components as dbc
 import plotly.graph_objects as go
 from dash import dcc, html
 
@@ -11,6 +12,13 @@ from dash import dcc, html
 def icon(name: str, *, class_name: str = "") -> html.I:
     """A Bootstrap icon (served locally from assets/)."""
     return html.I(className=f"bi bi-{name} {class_name}".strip(), **{"aria-hidden": "true"})
+
+
+def small_button(icon_name: str, label: Any, **kwargs: Any) -> dbc.Button:
+    """The pages' small outlined action button: an icon, then its label."""
+    return dbc.Button(
+        [icon(icon_name, class_name="me-1"), label], outline=True, size="sm", **kwargs
+    )
 
 
 def page_header(title: str, icon_name: str, lead: str) -> html.Div:

@@ -7,7 +7,7 @@ from typing import Any
 import dash_bootstrap_components as dbc
 from dash import dcc, get_relative_path, html
 
-from components.common import dropdown, icon, page_header, stack_item
+from components.common import dropdown, icon, page_header, small_button, stack_item
 from components.ids import Compositor as C
 from dashapp import composition
 from dashapp.upload_store import UploadStore
@@ -332,20 +332,11 @@ def layout(artifact: str | None = None, **_query: str) -> html.Div:
                     ),
                     html.Div(
                         [
-                            dbc.Button(
-                                [icon("download", class_name="me-1"), "Save recipe"],
-                                id=C.RECIPE_SAVE,
-                                size="sm",
-                                color="secondary",
-                                outline=True,
+                            small_button(
+                                "download", "Save recipe", id=C.RECIPE_SAVE, color="secondary"
                             ),
                             dcc.Upload(
-                                dbc.Button(
-                                    [icon("upload", class_name="me-1"), "Load recipe"],
-                                    size="sm",
-                                    color="secondary",
-                                    outline=True,
-                                ),
+                                small_button("upload", "Load recipe", color="secondary"),
                                 id=C.RECIPE_UPLOAD,
                                 accept=".json,application/json",
                             ),

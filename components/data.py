@@ -8,7 +8,7 @@ import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from components.common import dropdown, icon, page_header, stack_item
+from components.common import dropdown, icon, page_header, small_button, stack_item
 from components.ids import Data
 from dashapp.catalog import BINARY, BOOL, DATE, DATETIME, JSONISH, NUMBER, TableInfo
 from dashapp.grid_query import (
@@ -224,23 +224,21 @@ def layout(**query: str) -> html.Div:
             dbc.Col(
                 html.Div(
                     [
-                        dbc.Button(
-                            [icon("cpu", class_name="me-1"), "Train on this view"],
+                        small_button(
+                            "cpu",
+                            "Train on this view",
                             id=Data.TRAIN,
                             href="#",
                             color="secondary",
-                            outline=True,
-                            size="sm",
                             title="Open the tabular trainer on this table and its column filters",
                         ),
-                        dbc.Button(
-                            [icon("download", class_name="me-1"), "CSV"],
+                        small_button(
+                            "download",
+                            "CSV",
                             id=Data.EXPORT,
                             href="#",
                             external_link=True,
                             color="secondary",
-                            outline=True,
-                            size="sm",
                             title="Download the filtered, sorted view as CSV",
                         ),
                     ],

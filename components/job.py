@@ -12,7 +12,7 @@ import dash_bootstrap_components as dbc
 import plotly.graph_objects as go
 from dash import dcc, get_relative_path, html
 
-from components.common import icon, page_header, style_figure
+from components.common import icon, page_header, small_button, style_figure
 from components.ids import Training
 from jobs.store import CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, Job
 
@@ -69,57 +69,42 @@ def job_header(job: Job) -> html.Div:
     base = f"/jobs/{job.id}"
     actions: list[Any] = []
     if not job.done:
-        actions.append(
-            dbc.Button(
-                [icon("stop-circle", class_name="me-1"), "Cancel"],
-                id=Training.CANCEL,
-                color="danger",
-                outline=True,
-                size="sm",
-            )
-        )
+        actions.append(small_button("stop-circle", "Cancel", id=Training.CANCEL, color="danger"))
     if job.revision:
         actions.append(
-            dbc.Button(
-                [icon("file-zip", class_name="me-1"), "Artifacts (.zip)"],
+            small_button(
+                "file-zip",
+                "Artifacts (.zip)",
                 href=get_relative_path(f"{base}/artifacts.zip"),
                 external_link=True,
                 color="secondary",
-                outline=True,
-                size="sm",
             )
         )
     if job.weights_path:
         actions.append(
-            dbc.Button(
-                [icon("download", class_name="me-1"), "Weights (.pt)"],
+            small_button(
+                "download",
+                "Weights (.pt)",
                 href=get_relative_path(f"{base}/model.pt"),
                 external_link=True,
                 color="secondary",
-                outline=True,
-                size="sm",
             )
         )
     if isinstance(job.params.get("table"), str):
         # The grid view this job trained on.
         link = urlencode({"table": job.params["table"], "filter": job.params.get("filter") or "{}"})
         actions.append(
-            dbc.Button(
-                [icon("table", class_name="me-1"), "Open the data"],
-                href=get_relative_path(f"/data?{link}"),
-                color="secondary",
-                outline=True,
-                size="sm",
+            small_button(
+                "table", "Open the data", href=get_relative_path(f"/data?{link}"), color="secondary"
             )
         )
     if job.done:
         actions.append(
-            dbc.Button(
-                [icon("arrow-repeat", class_name="me-1"), "Run again"],
+            small_button(
+                "arrow-repeat",
+                "Run again",
                 href=get_relative_path(f"/training?run_again={job.id}"),
                 color="primary",
-                outline=True,
-                size="sm",
             )
         )
     error: list[Any] = []
