@@ -14,9 +14,9 @@ from flask import Flask, Response, request
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from dashapp.catalog import Catalog
+from dashapp.data.catalog import Catalog
+from dashapp.data.grid_query import parse_view, select_view
 from dashapp.db import make_engine
-from dashapp.grid_query import parse_view, select_view
 from dashapp.settings import Settings
 
 SORTED = [{"colId": "occurred_at", "sort": "asc"}]

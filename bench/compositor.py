@@ -32,9 +32,9 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from PIL import Image, ImageChops, ImageStat  # noqa: E402
 
-from dashapp import composition, render  # noqa: E402
-from dashapp.imaging import Limits  # noqa: E402
-from dashapp.upload_store import UploadStore  # noqa: E402
+from dashapp.compositor import composition, render  # noqa: E402
+from dashapp.compositor.imaging import Limits  # noqa: E402
+from dashapp.compositor.upload_store import UploadStore  # noqa: E402
 
 LAYERS = [  # (width, height, opacity, flip_h, placed at x, y, w, h as a share of the canvas)
     (1200, 800, 1.0, False, (0.05, 0.05, 0.30, 0.30)),
@@ -156,9 +156,9 @@ MEMORY_CHILD = r"""
 import sys, json
 sys.path.insert(0, sys.argv[1])
 from pathlib import Path
-from dashapp import render
-from dashapp.imaging import Limits
-from dashapp.upload_store import UploadStore
+from dashapp.compositor import render
+from dashapp.compositor.imaging import Limits
+from dashapp.compositor.upload_store import UploadStore
 
 def status(key):
     for line in open("/proc/self/status"):

@@ -32,8 +32,8 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import text  # noqa: E402
 
+from dashapp.data.demo_data import DemoSizes, load_postgresql  # noqa: E402
 from dashapp.db import make_engine  # noqa: E402
-from dashapp.demo_data import DemoSizes, load_postgresql  # noqa: E402
 from tests.callbacks.helpers import build_payload  # noqa: E402
 
 SORTED = [{"colId": "occurred_at", "sort": "asc"}]
@@ -130,8 +130,8 @@ def timed(fn: Any, repeat: int) -> float:
 def block_figures(url: str, repeat: int) -> None:
     """Figures 1 and 2: the Dash block request vs the bare SQL, its parts, latency by depth."""
     from dashapp import create_app
-    from dashapp.grid_query import parse_view, select_view
-    from dashapp.grid_service import fetch_block
+    from dashapp.data.grid_query import parse_view, select_view
+    from dashapp.data.grid_service import fetch_block
     from dashapp.settings import Settings
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -1,4 +1,4 @@
-"""Compositor callbacks: thin adapters over ``dashapp.composition`` and the upload store.
+"""Compositor callbacks: thin adapters over ``dashapp.compositor.composition`` and the upload store.
 
 The drag itself is a clientside callback (``assets/compositor.js``): moving or
 resizing a layer makes no request; its result waits in the GEOM store and is
@@ -17,13 +17,13 @@ from dash.exceptions import PreventUpdate
 
 from components import compositor as view_parts
 from components.ids import Compositor as C
-from dashapp import composition, render
-from dashapp import compositor_actions as actions
-from dashapp.composition import Comp, CompositionError
-from dashapp.compositor_actions import Outcome
+from dashapp.compositor import actions as actions
+from dashapp.compositor import composition, render
+from dashapp.compositor.actions import Outcome
+from dashapp.compositor.composition import Comp, CompositionError
+from dashapp.compositor.imaging import ImageRejected
+from dashapp.compositor.upload_store import UploadStore
 from dashapp.deps import Deps
-from dashapp.imaging import ImageRejected
-from dashapp.upload_store import UploadStore
 
 BUTTONS = {
     C.DELETE: "delete",

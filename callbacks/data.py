@@ -11,10 +11,10 @@ from dash.exceptions import PreventUpdate
 from components import data as view
 from components.common import style_figure as common_style
 from components.ids import Data
-from dashapp.catalog import Catalog, CatalogError, DataUnavailable, TableEntry
+from dashapp.data.catalog import Catalog, CatalogError, DataUnavailable, TableEntry
+from dashapp.data.grid_query import GridRequestError
+from dashapp.data.grid_service import aggregate, fetch_block, fetch_row
 from dashapp.deps import Deps
-from dashapp.grid_query import GridRequestError
-from dashapp.grid_service import aggregate, fetch_block, fetch_row
 
 EMPTY_BLOCK = {"rowData": [], "rowCount": 0}
 # Opening a table reads its columns again unless that was done this recently: a column

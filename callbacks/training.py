@@ -15,8 +15,8 @@ from components import training as view
 from components.ids import Training
 from dashapp.db import make_engine
 from dashapp.deps import Deps
-from dashapp.security import Identity
-from dashapp.server import current_identity
+from dashapp.web.security import Identity
+from dashapp.web.server import current_identity
 from jobs import registry
 from jobs.runner import mark_lost, start_process
 from jobs.service import body_revision, compare, header_signature, job_view, launch

@@ -9,8 +9,8 @@ from dash import dcc, get_relative_path, html
 
 from components.common import dropdown, icon, page_header, small_button, stack_item
 from components.ids import Compositor as C
-from dashapp import composition
-from dashapp.upload_store import UploadStore
+from dashapp.compositor import composition
+from dashapp.compositor.upload_store import UploadStore
 
 GRAPH_CONFIG = {
     "edits": {"shapePosition": True},

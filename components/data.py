@@ -10,8 +10,8 @@ from dash import dcc, html
 
 from components.common import dropdown, icon, page_header, small_button, stack_item
 from components.ids import Data
-from dashapp.catalog import BINARY, BOOL, DATE, DATETIME, JSONISH, NUMBER, TableInfo
-from dashapp.grid_query import (
+from dashapp.data.catalog import BINARY, BOOL, DATE, DATETIME, JSONISH, NUMBER, TableInfo
+from dashapp.data.grid_query import (
     BLANK_OPERATORS,
     DATE_OPERATORS,
     NUMBER_OPERATORS,
@@ -20,7 +20,7 @@ from dashapp.grid_query import (
 )
 
 BLOCK_SIZE = 100
-# The menus offer exactly what the server implements (dashapp.grid_query).
+# The menus offer exactly what the server implements (dashapp.data.grid_query).
 TEXT_OPTIONS = [*TEXT_OPERATORS, *BLANK_OPERATORS]
 NUMBER_OPTIONS = [*NUMBER_OPERATORS, *BLANK_OPERATORS]
 DATE_OPTIONS = [*DATE_OPERATORS, *BLANK_OPERATORS]

@@ -9,8 +9,8 @@ from dash import dcc, get_relative_path, html
 from components.common import icon
 from components.ids import Shell
 from components.pages import TOOL_PAGES
-from dashapp.server import current_identity
-from dashapp.signin import csrf_token
+from dashapp.web.server import current_identity
+from dashapp.web.signin import csrf_token
 
 
 def navbar() -> dbc.Navbar:

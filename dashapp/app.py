@@ -16,11 +16,11 @@ from callbacks import shell as shell_callbacks
 from callbacks import training as training_callbacks
 from components import shell
 from components.pages import ALL_PAGES, NOT_FOUND, import_page_modules
-from dashapp import server
+from dashapp.data.demo_data import DemoSizes, ensure_sqlite
 from dashapp.db import make_engine
-from dashapp.demo_data import DemoSizes, ensure_sqlite
 from dashapp.deps import Deps
 from dashapp.settings import Settings
+from dashapp.web import server
 from jobs.store import JobStore
 
 log = logging.getLogger(__name__)

@@ -57,8 +57,8 @@ def cmd_dev(args: argparse.Namespace) -> int:
 
 def cmd_demo_db(args: argparse.Namespace) -> int:
     """Create or refresh the demo database (SQLite file or a PostgreSQL database)."""
+    from dashapp.data.demo_data import DemoSizes, ensure_sqlite, load_postgresql
     from dashapp.db import normalize_url
-    from dashapp.demo_data import DemoSizes, ensure_sqlite, load_postgresql
 
     settings = _settings()
     rows = args.rows or settings.demo_rows

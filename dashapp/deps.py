@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 
-from dashapp.catalog import Catalog
+from dashapp.compositor.imaging import Limits
+from dashapp.compositor.upload_store import UploadStore
+from dashapp.data.catalog import Catalog
 from dashapp.db import make_engine
-from dashapp.imaging import Limits
 from dashapp.settings import Settings
-from dashapp.upload_store import UploadStore
 from jobs.store import JobStore
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from dashapp.logs import gunicorn_logconfig
 from dashapp.settings import Settings, SettingsError
+from dashapp.web.logs import gunicorn_logconfig
 
 try:
     _settings = Settings.from_env()

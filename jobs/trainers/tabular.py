@@ -14,7 +14,7 @@ from jobs.registry import Trainer, register
 from jobs.trainers.images import confusion_matrix
 
 if TYPE_CHECKING:
-    from dashapp.catalog import Catalog, TableInfo
+    from dashapp.data.catalog import Catalog, TableInfo
     from jobs.reporter import Reporter
 
 USABLE = ("number", "bool", "text")
@@ -57,8 +57,8 @@ def resolve(info: TableInfo, p: dict[str, Any]) -> tuple[list[str], dict[str, st
 
 def check(p: dict[str, Any], catalog: Catalog | None) -> dict[str, str]:
     """Validate the table, columns and filter against the browsed database, before queueing."""
-    from dashapp.catalog import CatalogError, DataUnavailable
-    from dashapp.grid_query import FilterBuilder, GridRequestError
+    from dashapp.data.catalog import CatalogError, DataUnavailable
+    from dashapp.data.grid_query import FilterBuilder, GridRequestError
 
     if catalog is None:
         return {"table": "no database to read from"}
@@ -78,9 +78,9 @@ def load_rows(
     p: dict[str, Any], database_url: str
 ) -> tuple[TableInfo, list[dict[str, Any]], list[str]]:
     """The view's rows (its filter, at most ``max_rows``) and the feature columns."""
-    from dashapp.catalog import Catalog
+    from dashapp.data.catalog import Catalog
+    from dashapp.data.grid_query import GridView, select_view
     from dashapp.db import make_engine
-    from dashapp.grid_query import GridView, select_view
 
     engine = make_engine(database_url, read_only=True)
     try:

@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 
 from components.ids import Compositor as C
 from components.ids import Shell
-from dashapp import composition
+from dashapp.compositor import composition
 from tests.conftest import LiveServer
 from tests.image_fixtures import encode, solid
 

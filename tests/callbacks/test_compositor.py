@@ -13,7 +13,7 @@ from PIL import Image
 
 from callbacks import compositor as cb
 from components.ids import Compositor as C
-from dashapp import composition
+from dashapp.compositor import composition
 from jobs.reporter import Reporter
 from tests.callbacks.helpers import find_callback
 from tests.image_fixtures import SVG, data_url, encode, png_bomb, quadrants, solid

@@ -10,8 +10,8 @@ import shutil
 from pathlib import Path
 
 from dashapp import create_app
-from dashapp.server import request_limit
 from dashapp.settings import Settings
+from dashapp.web.server import request_limit
 
 
 def test_sv001_pages_200_unknown_404(client) -> None:

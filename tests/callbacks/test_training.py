@@ -164,7 +164,7 @@ def test_ct007_compare_highlights_differences_and_overlays_metrics(app) -> None:
 
 def test_ct090_only_the_owner_or_an_admin_cancels(app) -> None:
     from callbacks.training import cancel
-    from dashapp.security import Identity
+    from dashapp.web.security import Identity
 
     store = app.server.config["DASHAPP_DEPS"].job_store
     job_id = store.create("shapes-cnn", {}, "alice")

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from sqlalchemy import text
 
+from dashapp.data.demo_data import DemoSizes, ensure_sqlite, table_names
 from dashapp.db import make_engine
-from dashapp.demo_data import DemoSizes, ensure_sqlite, table_names
 
 ROOT = Path(__file__).resolve().parents[2]
 

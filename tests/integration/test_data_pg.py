@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from dashapp.catalog import Catalog, DataUnavailable
+from dashapp.data.catalog import Catalog, DataUnavailable
+from dashapp.data.grid_service import fetch_block, iter_csv
 from dashapp.db import make_engine
-from dashapp.grid_service import fetch_block, iter_csv
 from tests.grid_fixtures import TABLE, build_mixed
 
 REQ = {"startRow": 0, "endRow": 50}

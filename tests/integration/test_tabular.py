@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from dashapp.catalog import Catalog
+from dashapp.data.catalog import Catalog
+from dashapp.data.demo_data import DemoSizes, ensure_sqlite
 from dashapp.db import make_engine
-from dashapp.demo_data import DemoSizes, ensure_sqlite
 from jobs.runner import start_process
 from jobs.service import launch
 from jobs.store import FAILED, SUCCEEDED, JobStore

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from dashapp.catalog import Catalog
+from dashapp.data.catalog import Catalog
+from dashapp.data.grid_service import fetch_block, fetch_row
 from dashapp.db import make_engine
-from dashapp.grid_service import fetch_block, fetch_row
 from tests.grid_fixtures import TABLE, build_mixed
 
 
@@ -131,7 +131,7 @@ def test_ca006_seeking_from_anchors_matches_offset_in_any_order(cat) -> None:
 def test_ca007_blocks_show_each_value_as_the_single_value_path_does(cat) -> None:
     from sqlalchemy import select
 
-    from dashapp.json_values import to_json_value
+    from dashapp.data.json_values import to_json_value
 
     catalog, schema = cat
     info = catalog.table(f"{schema}.{TABLE}")
@@ -147,7 +147,7 @@ def test_ca007_blocks_show_each_value_as_the_single_value_path_does(cat) -> None
 def test_ca008_a_table_changed_under_the_app_gives_a_message_then_shows_as_it_is(cat) -> None:
     from sqlalchemy import text
 
-    from dashapp.catalog import DataUnavailable
+    from dashapp.data.catalog import DataUnavailable
 
     catalog, schema = cat
     writer = make_engine(catalog.engine.url)

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from dashapp import composition, render
-from dashapp.composition import CompositionError
-from dashapp.imaging import Limits
-from dashapp.upload_store import UploadStore
+from dashapp.compositor import composition, render
+from dashapp.compositor.composition import CompositionError
+from dashapp.compositor.imaging import Limits
+from dashapp.compositor.upload_store import UploadStore
 from tests.image_fixtures import encode, quadrants, solid
 
 BLUE = (0, 0, 255, 255)

@@ -7,7 +7,7 @@ import multiprocessing
 import sqlite3
 from pathlib import Path
 
-from dashapp.demo_data import (
+from dashapp.data.demo_data import (
     GENERATOR_VERSION,
     DemoSizes,
     ensure_sqlite,

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from dashapp.catalog import Catalog
+from dashapp.data.catalog import Catalog
+from dashapp.data.grid_service import fetch_block
 from dashapp.db import make_engine
-from dashapp.grid_service import fetch_block
 from tests.grid_fixtures import TABLE, build_mixed, mixed_rows
 
 ROWS = mixed_rows()

@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 
-from dashapp.catalog import Catalog, CatalogError
+from dashapp.data.catalog import Catalog, CatalogError
+from dashapp.data.grid_query import GridRequestError
+from dashapp.data.grid_service import fetch_block
 from dashapp.db import make_engine
-from dashapp.grid_query import GridRequestError
-from dashapp.grid_service import fetch_block
 from tests.grid_fixtures import TABLE, build_mixed
 
 KEY = f"main.{TABLE}"

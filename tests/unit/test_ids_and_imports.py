@@ -34,9 +34,9 @@ def test_id002_every_id_appears_in_a_layout(app) -> None:
 
 def test_id003_domain_modules_do_not_import_dash() -> None:
     code = (
-        "import sys, dashapp.settings, dashapp.db, dashapp.demo_data, dashapp.imaging,"
-        " dashapp.upload_store, dashapp.composition, dashapp.render,"
-        " dashapp.compositor_actions, dashapp.security;"
+        "import sys, dashapp.settings, dashapp.db, dashapp.data.demo_data, dashapp.compositor.imaging,"
+        " dashapp.compositor.upload_store, dashapp.compositor.composition, dashapp.compositor.render,"
+        " dashapp.compositor.actions, dashapp.web.security;"
         "print(sorted(m for m in sys.modules if m == 'dash' or m.startswith('dash.')))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

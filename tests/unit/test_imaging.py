@@ -7,8 +7,8 @@ import time
 import pytest
 from PIL import Image
 
-from dashapp import imaging
-from dashapp.imaging import ImageRejected, Limits
+from dashapp.compositor import imaging
+from dashapp.compositor.imaging import ImageRejected, Limits
 from tests.image_fixtures import SVG, encode, jpeg_rotated_by_exif, png_bomb, quadrants, solid
 
 LIMITS = Limits(max_bytes=5 * 1024 * 1024, max_pixels=4_000_000)

@@ -7,9 +7,9 @@ import base64
 import pytest
 from werkzeug.security import generate_password_hash
 
-from dashapp import security
-from dashapp.security import TRUSTED_KEY, Identity, identify
 from dashapp.settings import Settings, SettingsError
+from dashapp.web import security
+from dashapp.web.security import TRUSTED_KEY, Identity, identify
 
 USERS = {"carol": generate_password_hash("right-horse")}
 
@@ -100,6 +100,6 @@ def test_se005_a_signed_in_session_counts_only_for_a_configured_user() -> None:
     ],
 )
 def test_se006_sign_in_returns_only_to_a_page_of_this_app(target, prefix, expected) -> None:
-    from dashapp.signin import safe_next
+    from dashapp.web.signin import safe_next
 
     assert safe_next(target, prefix) == expected

@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from dashapp.imaging import ImageRejected, Limits
-from dashapp.upload_store import UploadStore, clean_name
+from dashapp.compositor.imaging import ImageRejected, Limits
+from dashapp.compositor.upload_store import UploadStore, clean_name
 from tests.image_fixtures import encode, quadrants, solid
 
 

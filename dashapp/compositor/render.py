@@ -7,8 +7,8 @@ from typing import Any
 
 from PIL import Image
 
-from dashapp import imaging
-from dashapp.composition import Comp, CompositionError, box
+from dashapp.compositor import imaging
+from dashapp.compositor.composition import Comp, CompositionError, box
 
 Opener = Callable[[str], Image.Image]
 

@@ -12,10 +12,10 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from dashapp import composition
-from dashapp.composition import Comp, CompositionError
-from dashapp.imaging import ImageRejected
-from dashapp.upload_store import UploadStore
+from dashapp.compositor import composition
+from dashapp.compositor.composition import Comp, CompositionError
+from dashapp.compositor.imaging import ImageRejected
+from dashapp.compositor.upload_store import UploadStore
 from jobs.store import FINAL, JobStore
 
 MAIN, BACKGROUND, LAYERS = "main", "background", "layers"

@@ -14,8 +14,8 @@ import secrets
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from dashapp.imaging import ROTATIONS
-from dashapp.upload_store import ImageInfo, UploadStore
+from dashapp.compositor.imaging import ROTATIONS
+from dashapp.compositor.upload_store import ImageInfo, UploadStore
 
 Comp = dict[str, Any]
 Layer = dict[str, Any]

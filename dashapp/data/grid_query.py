@@ -31,7 +31,7 @@ from sqlalchemy import (
     type_coerce,
 )
 
-from dashapp.catalog import BINARY, BOOL, DATE, DATETIME, JSONISH, NUMBER, TEXT, TableInfo
+from dashapp.data.catalog import BINARY, BOOL, DATE, DATETIME, JSONISH, NUMBER, TEXT, TableInfo
 
 MAX_BLOCK = 1000
 MAX_CONDITIONS = 10

@@ -16,7 +16,7 @@ from sqlalchemy import Integer, and_, bindparam, case, cast, func, literal_colum
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.types import Float, String
 
-from dashapp.catalog import (
+from dashapp.data.catalog import (
     BOOL,
     DATE,
     DATETIME,
@@ -28,7 +28,7 @@ from dashapp.catalog import (
     explain_db_error,
     is_schema_change,
 )
-from dashapp.grid_query import (
+from dashapp.data.grid_query import (
     Block,
     FilterBuilder,
     GridRequestError,
@@ -41,7 +41,7 @@ from dashapp.grid_query import (
     select_view,
     sort_terms,
 )
-from dashapp.json_values import shape_rows, to_json_value
+from dashapp.data.json_values import shape_rows, to_json_value
 
 EXPORT_BATCH = 5_000
 

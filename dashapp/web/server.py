@@ -25,12 +25,12 @@ from flask import (
 from sqlalchemy import text
 
 from components.pages import is_known_path
-from dashapp import logs, security, signin
-from dashapp.catalog import CatalogError, DataUnavailable
+from dashapp.data.catalog import CatalogError, DataUnavailable
+from dashapp.data.grid_query import GridRequestError, parse_query
+from dashapp.data.grid_service import iter_csv
 from dashapp.deps import Deps
-from dashapp.grid_query import GridRequestError, parse_query
-from dashapp.grid_service import iter_csv
 from dashapp.settings import Settings
+from dashapp.web import logs, security, signin
 from jobs import service as jobs_service
 
 

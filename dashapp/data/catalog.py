@@ -29,7 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import DBAPIError, NoSuchTableError, OperationalError, SQLAlchemyError
 from sqlalchemy.types import ARRAY, NullType, TypeEngine
 
-from dashapp.json_values import ColumnShaper, column_shaper
+from dashapp.data.json_values import ColumnShaper, column_shaper
 
 # Column kinds: how a column is filtered, sorted and shown.
 TEXT, NUMBER, DATE, DATETIME, BOOL, JSONISH, BINARY = (

@@ -43,7 +43,7 @@ def gunicorn_logconfig(level: str) -> dict[str, Any]:
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "formatters": {"json": {"()": "dashapp.logs.JsonFormatter"}},
+        "formatters": {"json": {"()": "dashapp.web.logs.JsonFormatter"}},
         "handlers": {"console": handler},
         "root": {"level": level.upper(), "handlers": ["console"]},
         "loggers": {

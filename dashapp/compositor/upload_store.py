@@ -13,7 +13,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from dashapp import imaging
+from dashapp.compositor import imaging
 
 SESSION_RE = re.compile(r"[0-9a-f]{32}")
 IMAGE_RE = re.compile(r"[0-9a-f]{16}")

@@ -1,0 +1,1 @@
+"""Flask glue: headers, errors, health, downloads, users, sign-in and request logs."""
