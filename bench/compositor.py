@@ -127,11 +127,11 @@ def figure_2(tmp: Path) -> None:
     import plotly
 
     from callbacks import compositor as cb
-    from dashapp import create_app
+    from dashapp.app import create_app, deps_of
     from dashapp.settings import Settings
 
     app = create_app(Settings(data_dir=tmp / "f2", demo_rows=1000))
-    deps = app.server.config["DASHAPP_DEPS"]
+    deps = deps_of(app)
     comp = build(deps.upload_store, (6000, 4000))
     with app.server.test_request_context("/"):
         view = cb.view(deps, comp, None, None)
@@ -159,6 +159,7 @@ from pathlib import Path
 from dashapp.compositor import render
 from dashapp.compositor.imaging import Limits
 from dashapp.compositor.upload_store import UploadStore
+from dashapp.app import deps_of
 
 def status(key):
     for line in open("/proc/self/status"):

@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import text  # noqa: E402
 
+from dashapp.app import deps_of  # noqa: E402
 from dashapp.data.demo_data import DemoSizes, load_postgresql  # noqa: E402
 from dashapp.db import make_engine  # noqa: E402
 from tests.callbacks.helpers import build_payload  # noqa: E402
@@ -103,7 +104,7 @@ def plain_route(app: Any, plain_sql: dict[str, Any]) -> Any:
     import orjson
     from flask import Response
 
-    catalog = app.server.config["DASHAPP_DEPS"].catalog
+    catalog = deps_of(app).catalog
     raw = catalog.engine.raw_connection()
     try:
         cur = raw.cursor()
@@ -129,7 +130,7 @@ def timed(fn: Any, repeat: int) -> float:
 
 def block_figures(url: str, repeat: int) -> None:
     """Figures 1 and 2: the Dash block request vs the bare SQL, its parts, latency by depth."""
-    from dashapp import create_app
+    from dashapp.app import create_app
     from dashapp.data.grid_query import parse_view, select_view
     from dashapp.data.grid_service import fetch_block
     from dashapp.settings import Settings
@@ -142,7 +143,7 @@ def block_figures(url: str, repeat: int) -> None:
         )
         client = app.server.test_client()
         deps = client.get("/_dash-dependencies").get_json()
-        catalog = app.server.config["DASHAPP_DEPS"].catalog
+        catalog = deps_of(app).catalog
         info = catalog.table("public.events")
 
         def block_call(request: dict[str, Any]) -> tuple[Any, float]:

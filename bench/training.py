@@ -28,6 +28,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from grid import start_server  # noqa: E402
 
 from components.ids import Training  # noqa: E402
+from dashapp.app import deps_of  # noqa: E402
 from tests.callbacks.helpers import build_payload  # noqa: E402
 from tests.conftest import CHROMIUM_ARGS  # noqa: E402
 
@@ -159,7 +160,7 @@ def click_to_progress(repeat: int) -> None:
 
 def poll_time(repeat: int) -> None:
     """Figure 2: the panel poll, in-process, idle and with two jobs running."""
-    from dashapp import create_app
+    from dashapp.app import create_app
     from dashapp.settings import Settings
     from jobs.runner import start_process
 
@@ -167,7 +168,7 @@ def poll_time(repeat: int) -> None:
     settings = Settings(data_dir=data, demo_rows=5_000)
     app = create_app(settings)
     client = app.server.test_client()
-    store = app.server.config["DASHAPP_DEPS"].job_store
+    store = deps_of(app).job_store
     deps = client.get("/_dash-dependencies").get_json()
     watched = store.create("shapes-cnn", {"epochs": 1, "samples": 200}, user="bench")
     start_process(settings.state_url, data, watched).wait(120)

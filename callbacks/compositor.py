@@ -8,7 +8,6 @@ folded in by the next server action.
 from __future__ import annotations
 
 import json
-import threading
 import time
 from typing import Any
 
@@ -24,6 +23,7 @@ from dashapp.compositor.composition import Comp, CompositionError
 from dashapp.compositor.imaging import ImageRejected
 from dashapp.compositor.upload_store import UploadStore
 from dashapp.deps import Deps
+from jobs import service as jobs_service
 
 BUTTONS = {
     C.DELETE: "delete",
@@ -35,8 +35,6 @@ BUTTONS = {
     C.ROTATE: "rotate",
 }
 FIELDS = {C.NAME: "rename", C.X: "x", C.Y: "y", C.W: "w", C.H: "h", C.OPACITY: "opacity"}
-RENDERS_AT_ONCE = 2
-RENDER_SLOTS = threading.BoundedSemaphore(RENDERS_AT_ONCE)  # per worker process
 # Where each kind of message is shown.
 TARGETS = {
     actions.MAIN: C.MESSAGE,
@@ -136,7 +134,7 @@ def _dispatch(
     if trigger == C.ARTIFACT_ADD:
         if not values["artifact"]:
             raise CompositionError("Pick an image from a training job first.")
-        return actions.add_artifact(deps.job_store, store, comp, values["artifact"])
+        return actions.add_artifact(store, comp, artifact_for(deps, values["artifact"]))
     if trigger == C.RECIPE_UPLOAD:
         return actions.load_recipe(store, comp, values["recipe"])
     return None
@@ -183,7 +181,7 @@ def view(deps: Deps, comp_raw: Any, geom: Any, query: Any) -> dict[str, Any]:
         out["query"] = None
         try:
             outcome = actions.add_artifact(
-                deps.job_store, store, composition.merge_geometry(comp, geom), query
+                store, composition.merge_geometry(comp, geom), artifact_for(deps, query)
             )
             out["hist"] = composition.push(None, comp)
             comp = outcome.comp
@@ -218,6 +216,14 @@ def view(deps: Deps, comp_raw: Any, geom: Any, query: Any) -> dict[str, Any]:
     return out
 
 
+def artifact_for(deps: Deps, art_id: Any) -> tuple[bytes, str]:
+    """A finished job's image artifact and its name; CompositionError when it is not one."""
+    try:
+        return jobs_service.artifact_image(deps.job_store, art_id)
+    except LookupError as exc:
+        raise CompositionError(str(exc)) from None
+
+
 def artifact_options(deps: Deps) -> list[dict[str, Any]]:
     """The picker's choices: image artifacts of finished jobs, newest first."""
     return [
@@ -239,9 +245,9 @@ def render_result(deps: Deps, comp_raw: Any, geom: Any, fmt: Any, quality: Any) 
     if fmt == "jpeg" and not 1 <= q <= 100:
         return note("JPEG quality must be a whole number from 1 to 100.")
     started = time.perf_counter()
-    # A full-resolution render holds about twice the output in memory: at most
-    # RENDERS_AT_ONCE of them per worker keeps the server's memory bounded.
-    if not RENDER_SLOTS.acquire(timeout=60):
+    # A full-resolution render holds about twice the output in memory: a few render
+    # slots per worker keep the server's memory bounded.
+    if not deps.render_slots.acquire(timeout=60):
         return note("The server is busy rendering other compositions; try again in a moment.")
     try:
         image = render.render(comp, lambda image_id: store.open(comp["session"], image_id))
@@ -252,7 +258,7 @@ def render_result(deps: Deps, comp_raw: Any, geom: Any, fmt: Any, quality: Any) 
     except KeyError:
         return note("An upload of this composition has expired; upload it again.")
     finally:
-        RENDER_SLOTS.release()
+        deps.render_slots.release()
     took = time.perf_counter() - started
     sid = comp["session"]
     return html.Div(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -13,17 +12,13 @@ from dash.exceptions import PreventUpdate
 from components import job as job_parts
 from components import training as view
 from components.ids import Training
-from dashapp.db import make_engine
 from dashapp.deps import Deps
-from dashapp.web.security import Identity
-from dashapp.web.server import current_identity
+from dashapp.identity import Identity
 from jobs import registry
-from jobs.runner import mark_lost, start_process
+from jobs import service as jobs_service
+from jobs.runner import LostJobWatch, supervise
 from jobs.service import body_revision, compare, header_signature, job_view, launch
 from jobs.store import JobStore
-
-LOST_CHECK_EVERY_S = 5.0
-_last_lost_check = [0.0]
 
 
 def start(
@@ -60,25 +55,19 @@ def form_for(store: JobStore, name: Any, prefill: Any) -> tuple[Any, Any]:
     """The form of a trainer, pre-filled from an earlier job ("Run again") or a grid view."""
     try:
         trainer = registry.get(name)
-    except KeyError:
+    except (KeyError, TypeError):
         raise PreventUpdate from None
-    prefill = prefill if isinstance(prefill, dict) else {}
-    job_id = prefill.get("job")
-    earlier = store.get(job_id) if isinstance(job_id, str) and job_id else None
-    values: dict[str, Any] = {}
-    if earlier is not None and earlier.trainer == trainer.name:
-        values = dict(earlier.params)
-    known = {p.name for p in trainer.params}
-    given = prefill.get("values")
-    if isinstance(given, dict):
-        values.update({k: v for k, v in given.items() if k in known and isinstance(v, str)})
+    values = jobs_service.prefill(store, trainer, prefill)
     return view.form(trainer.name, values or None), trainer.description
 
 
-def poll(store: JobStore, job_id: Any, prev_sig: Any, prev_rev: Any) -> tuple[Any, Any, Any]:
+def poll(
+    store: JobStore, job_id: Any, prev_sig: Any, prev_rev: Any, watch: LostJobWatch | None = None
+) -> tuple[Any, Any, Any]:
     """One poll: the header when it changed, and a new revision when the body must redraw.
 
     Reads a single row; the heavier metrics/artifacts/log reads happen only on a new revision.
+    ``watch`` fails jobs whose process died (every few seconds at most).
     """
     if not isinstance(job_id, str) or not job_id:
         hint = html.P(
@@ -86,7 +75,8 @@ def poll(store: JobStore, job_id: Any, prev_sig: Any, prev_rev: Any) -> tuple[An
             className="small text-body-secondary mb-0",
         )
         return (hint, "none", None) if prev_sig != "none" else (no_update, no_update, no_update)
-    maybe_mark_lost(store)
+    if watch is not None:
+        watch.maybe_sweep(store)
     job = store.get(job_id)
     if job is None:
         return (
@@ -108,22 +98,9 @@ def body(store: JobStore, job_id: Any) -> Any:
     return None if data is None else job_parts.job_body(data)
 
 
-def maybe_mark_lost(store: JobStore) -> None:
-    """Fail jobs whose process died, at most every few seconds per process."""
-    now = time.monotonic()
-    if now - _last_lost_check[0] >= LOST_CHECK_EVERY_S:
-        _last_lost_check[0] = now
-        mark_lost(store)
-
-
 def cancel(store: JobStore, job_id: str, who: Identity) -> str:
     """Ask a job to stop, if ``who`` started it or is an admin; says what happened."""
-    job = store.get(job_id)
-    if job is None:
-        return "No such job."
-    if job.user != who.name and not who.admin:
-        return f"Only {job.user} (who started it) or an admin can cancel this job."
-    return "Stopping…" if store.request_cancel(job_id) else "This job has already ended."
+    return jobs_service.cancel(store, job_id, user=who.name, admin=who.admin)
 
 
 def form_update(store: JobStore, name: Any, prefill: Any, shown: Any) -> tuple[Any, Any]:
@@ -153,9 +130,6 @@ def same_form(trainer: Any, shown: Any) -> bool:
 def register(app: Dash, deps: Deps) -> None:
     """Wire the Training and job pages."""
     settings = deps.settings
-    # Import every trainer (and Pillow) now, before worker threads serve requests: a first
-    # import racing in two request threads failed once ("partially initialized module").
-    registry.trainers()
 
     @app.callback(
         Output(Training.FORM, "children"),
@@ -182,7 +156,12 @@ def register(app: Dash, deps: Deps) -> None:
     )
     def _start(_: Any, trainer: Any, ids: list[Any], values: list[Any]) -> tuple[Any, ...]:
         out = start(
-            deps.job_store, trainer, ids, values, user=current_identity().name, context=deps.catalog
+            deps.job_store,
+            trainer,
+            ids,
+            values,
+            user=deps.current_user().name,
+            context=deps.catalog,
         )
         # One error per field shown (the outputs Dash asks for), matched by name.
         errors = dict(zip(out["names"], out["field_errors"], strict=True))
@@ -215,14 +194,7 @@ def register(app: Dash, deps: Deps) -> None:
         # results all go through the state database.
         if not isinstance(launch_data, dict) or not isinstance(launch_data.get("job"), str):
             raise PreventUpdate
-        job_id = launch_data["job"]
-        start_process(state_url, data_dir, job_id, database_url, max_jobs).wait()
-        store = JobStore(make_engine(state_url))
-        try:
-            job = store.get(job_id)
-            return job.status if job else None
-        finally:
-            store.engine.dispose()
+        return supervise(state_url, data_dir, launch_data["job"], database_url, max_jobs)
 
     @app.callback(
         Output(Training.HEADER, "children"),
@@ -234,7 +206,7 @@ def register(app: Dash, deps: Deps) -> None:
         State(Training.REVISION, "data"),
     )
     def _poll(_: Any, job_id: Any, prev_sig: Any, prev_rev: Any) -> tuple[Any, ...]:
-        return poll(deps.job_store, job_id, prev_sig, prev_rev)
+        return poll(deps.job_store, job_id, prev_sig, prev_rev, deps.lost_jobs)
 
     @app.callback(
         Output(Training.BODY, "children"),
@@ -253,7 +225,7 @@ def register(app: Dash, deps: Deps) -> None:
     def _cancel(clicks: Any, job_id: Any) -> Any:
         if not clicks or not isinstance(job_id, str):
             raise PreventUpdate
-        return cancel(deps.job_store, job_id, current_identity())
+        return cancel(deps.job_store, job_id, deps.current_user())
 
     @app.callback(
         Output(Training.COMPARE_BODY, "children"),

@@ -9,12 +9,16 @@ from dash import dcc, get_relative_path, html
 from components.common import icon
 from components.ids import Shell
 from components.pages import TOOL_PAGES
-from dashapp.web.server import current_identity
-from dashapp.web.signin import csrf_token
+from dashapp.identity import ANONYMOUS, Identity
+
+ANONYMOUS_USER = Identity(ANONYMOUS)
 
 
-def navbar() -> dbc.Navbar:
-    """Top navigation: brand, one link per tool page, and the light/dark switch."""
+def navbar(who: Identity = ANONYMOUS_USER, sign_out_token: str | None = None) -> dbc.Navbar:
+    """Top navigation: brand, one link per tool page, the user and the light/dark switch.
+
+    ``sign_out_token``: the CSRF token of a sign-in session, which can be ended here.
+    """
     links = [
         dbc.NavItem(
             dbc.NavLink(
@@ -34,7 +38,6 @@ def navbar() -> dbc.Navbar:
         className="d-flex align-items-center theme-toggle",
         title="Light or dark theme",
     )
-    who = current_identity()
     user = html.Span(
         [icon("person-circle", class_name="me-1"), who.name]
         + ([dbc.Badge("admin", color="secondary", className="ms-1")] if who.admin else []),
@@ -44,8 +47,10 @@ def navbar() -> dbc.Navbar:
         if who.via == "header"
         else ("No sign-in is configured" if who.via == "open" else "Signed in"),
     )
-    if who.via == "session":  # signed in on our sign-in page: they can sign out here
-        user = html.Div([user, sign_out()], className="d-flex align-items-center me-2")
+    if sign_out_token is not None:  # signed in on our sign-in page: they can sign out here
+        user = html.Div(
+            [user, sign_out(sign_out_token)], className="d-flex align-items-center me-2"
+        )
     return dbc.Navbar(
         dbc.Container(
             [
@@ -74,11 +79,11 @@ def navbar() -> dbc.Navbar:
     )
 
 
-def sign_out() -> html.Form:
+def sign_out(token: str) -> html.Form:
     """A small form that ends the sign-in session (a POST with this session's token)."""
     return html.Form(
         [
-            dcc.Input(type="hidden", name="csrf", value=csrf_token()),
+            dcc.Input(type="hidden", name="csrf", value=token),
             html.Button(
                 [icon("box-arrow-right", class_name="me-1"), "Sign out"],
                 type="submit",
@@ -91,11 +96,11 @@ def sign_out() -> html.Form:
     )
 
 
-def layout() -> html.Div:
-    """Build the app shell (called on every page load)."""
+def layout(who: Identity = ANONYMOUS_USER, sign_out_token: str | None = None) -> html.Div:
+    """Build the app shell for ``who`` (called on every page load)."""
     return html.Div(
         [
-            navbar(),
+            navbar(who, sign_out_token),
             dbc.Container(
                 dash.page_container, id=Shell.PAGE, fluid=True, className="py-4 px-3 app-page"
             ),

@@ -1,41 +1,53 @@
-"""The app factory: builds a Dash app from settings, registering pages and callbacks."""
+"""The app factory, and the one place that puts the packages together (the composition root).
+
+Only the entry points (``wsgi``, ``worker``, ``cli``, ``gunicorn_conf``) import this module.
+"""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import dash
 import diskcache
 from dash import CeleryManager, Dash, DiskcacheManager
+from dash.exceptions import DependencyException, UnsupportedRelativePath
 
 from callbacks import compositor as compositor_callbacks
 from callbacks import data as data_callbacks
 from callbacks import shell as shell_callbacks
 from callbacks import training as training_callbacks
 from components import shell
-from components.pages import ALL_PAGES, NOT_FOUND, import_page_modules
+from components.pages import ALL_PAGES, NOT_FOUND, import_page_modules, is_known_path
 from dashapp.data.demo_data import DemoSizes, ensure_sqlite
 from dashapp.db import make_engine
 from dashapp.deps import Deps
 from dashapp.settings import Settings
-from dashapp.web import server
-from jobs.store import JobStore
+from dashapp.web import server, signin
+from jobs.registry import load as load_trainers
+from jobs.store import ensure_schema
 
 log = logging.getLogger(__name__)
-ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
+DEPS_KEY = "DASHAPP_DEPS"
+
+
+def assets_dir() -> Path:
+    """The assets folder: inside the installed package, or at the top of a checkout."""
+    here = Path(__file__).resolve().parent
+    installed = here / "assets"
+    return installed if installed.is_dir() else here.parent / "assets"
 
 
 def prepare_data(settings: Settings) -> None:
-    """Create the data directory, and the demo database when it is the one browsed."""
+    """Create the data directory, the demo database when it is browsed, the state schema."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     if settings.uses_demo_db and settings.demo_autocreate:
         ensure_sqlite(settings.demo_db_path, DemoSizes(events=settings.demo_rows))
-    # The state tables, once, before workers start (they would race to create them).
     engine = make_engine(settings.state_url)
     try:
-        JobStore(engine)
+        ensure_schema(engine)
     finally:
         engine.dispose()
 
@@ -59,16 +71,26 @@ def background_manager(settings: Settings) -> tuple[Any, Any]:
     return DiskcacheManager(cache), None
 
 
-def create_app(settings: Settings | None = None) -> Dash:
-    """Build the dashapp Dash app; settings default to the environment."""
+@dataclass(frozen=True)
+class Built:
+    """An app and what was built with it."""
+
+    app: Dash
+    deps: Deps
+    celery: Any  # the Celery app when a broker is configured, else None
+
+
+def build(settings: Settings | None = None) -> Built:
+    """Build the app, its dependencies and (with a broker) its Celery app."""
     settings = settings or Settings.from_env()
     prepare_data(settings)
+    load_trainers()  # every trainer (and plugin) imported before threads serve requests
     manager, celery_app = background_manager(settings)
     app = Dash(
         "dashapp",
         title="dashapp",
         update_title=None,
-        assets_folder=str(ASSETS_DIR),
+        assets_folder=str(assets_dir()),
         url_base_pathname=settings.url_prefix,
         use_pages=True,
         pages_folder="",
@@ -90,15 +112,29 @@ def create_app(settings: Settings | None = None) -> Dash:
             order=order,
         )
     dash.register_page(NOT_FOUND.key, layout=NOT_FOUND.layout, title="Not found · dashapp")
-    app.layout = shell.layout
-    deps = Deps(settings)
-    shell_callbacks.register(app, deps)
-    data_callbacks.register(app, deps)
-    training_callbacks.register(app, deps)
-    compositor_callbacks.register(app, deps)
-    server.install(app.server, deps, catchall_endpoint=settings.url_prefix + "<path:path>")
-    app.server.config["DASHAPP_DEPS"] = deps
-    app.server.config["DASHAPP_CELERY"] = celery_app
+    deps = Deps(settings, current_user=server.current_identity)
+
+    def shell_layout() -> Any:
+        who = deps.current_user()
+        return shell.layout(who, signin.csrf_token() if who.via == "session" else None)
+
+    app.layout = shell_layout
+    for page_callbacks in (
+        shell_callbacks,
+        data_callbacks,
+        training_callbacks,
+        compositor_callbacks,
+    ):
+        page_callbacks.register(app, deps)
+    front = server.Frontend(
+        catchall_endpoint=settings.url_prefix + "<path:path>",
+        is_known_path=is_known_path,
+        script_hashes=app.csp_hashes,
+        not_found_errors=(DependencyException,),  # a script path Dash does not serve
+        malformed_errors=(UnsupportedRelativePath,),  # a forged page path
+    )
+    server.install(app.server, deps, front)
+    app.server.config[DEPS_KEY] = deps  # for tests and benches: deps_of(app)
     # Dash does its own setup on the first request: it prepares its script registry
     # (flagging it done before it is: under threaded gunicorn a concurrent first request
     # for a script then failed with "not a registered library") and registers the pages'
@@ -108,6 +144,16 @@ def create_app(settings: Settings | None = None) -> Dash:
     with app.server.test_request_context(f"{settings.url_prefix}healthz"):
         for hook in app.server.before_request_funcs.get(None, []):
             hook()
-    app.server.config["DASHAPP_SCRIPT_HASHES"] = app.csp_hashes()
-    app.server.config.pop("DASHAPP_HEADERS", None)
-    return app
+    return Built(app, deps, celery_app)
+
+
+def create_app(settings: Settings | None = None) -> Dash:
+    """Build the dashapp Dash app; settings default to the environment."""
+    return build(settings).app
+
+
+def deps_of(app: Dash) -> Deps:
+    """The dependencies an app was built with (tests, benches)."""
+    deps = app.server.config[DEPS_KEY]
+    assert isinstance(deps, Deps)
+    return deps

@@ -64,6 +64,14 @@ def make_engine(
             def _query_only(dbapi_conn: Any, record: Any) -> None:
                 dbapi_conn.execute("PRAGMA query_only = ON")
 
+        else:
+
+            @event.listens_for(engine, "connect")
+            def _wal(dbapi_conn: Any, record: Any) -> None:
+                # Readers never block the writer (a job reporting while pages poll).
+                dbapi_conn.execute("PRAGMA journal_mode=WAL")
+                dbapi_conn.execute("PRAGMA synchronous=NORMAL")
+
     return engine
 
 

@@ -7,11 +7,10 @@ the background callbacks as Celery tasks.
 
 from __future__ import annotations
 
-from dashapp.app import create_app
+from dashapp.app import build
 from dashapp.settings import Settings
 
 _settings = Settings.from_env()
 if not _settings.celery_broker:
     raise SystemExit("DASHAPP_CELERY_BROKER is not set: there is nothing for a worker to do.")
-_dash_app = create_app(_settings)
-celery = _dash_app.server.config["DASHAPP_CELERY"]
+celery = build(_settings).celery

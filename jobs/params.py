@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 INT, FLOAT, CHOICE, BOOL, TEXT = "int", "float", "choice", "bool", "text"
+KINDS = (INT, FLOAT, CHOICE, BOOL, TEXT)
 
 
 @dataclass(frozen=True)

@@ -159,6 +159,38 @@ def mark_lost(store: JobStore, *, lost_after_s: float = LOST_AFTER_S) -> list[st
     return lost
 
 
+class LostJobWatch:
+    """Runs ``mark_lost`` at most once every ``every_s`` seconds in this process."""
+
+    def __init__(self, every_s: float = 5.0) -> None:
+        """Sweep no more often than ``every_s``."""
+        self.every_s = every_s
+        self._last = float("-inf")
+        self._lock = threading.Lock()
+
+    def maybe_sweep(self, store: JobStore) -> list[str]:
+        """Fail lost jobs if the last sweep is old enough; returns the ids failed."""
+        with self._lock:
+            now_s = time.monotonic()
+            if now_s - self._last < self.every_s:
+                return []
+            self._last = now_s
+        return mark_lost(store)
+
+
+def supervise(
+    state_url: str, data_dir: Path, job_id: str, database_url: str, max_running: int
+) -> str | None:
+    """Run one job in a fresh interpreter until it ends; returns its final status."""
+    start_process(state_url, data_dir, job_id, database_url, max_running).wait()
+    engine = make_engine(state_url)
+    try:
+        job = JobStore(engine).get(job_id)
+        return job.status if job else None
+    finally:
+        engine.dispose()
+
+
 def _alive(pid: int) -> bool:
     """Whether a process with this pid runs on this host (and is not a zombie)."""
     try:

@@ -11,6 +11,7 @@ from typing import Any
 from jobs import registry
 from jobs.params import validate
 from jobs.store import FINAL, Job, JobStore
+from jobs.trainer import Trainer
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,34 @@ def launch(
     if errors:
         return Launch(None, errors)
     return Launch(store.create(trainer.name, values, user), {})
+
+
+def cancel(store: JobStore, job_id: str, *, user: str, admin: bool) -> str:
+    """Ask a job to stop, if ``user`` started it or is an admin; says what happened."""
+    job = store.get(job_id)
+    if job is None:
+        return "No such job."
+    if job.user != user and not admin:
+        return f"Only {job.user} (who started it) or an admin can cancel this job."
+    return "Stopping…" if store.request_cancel(job_id) else "This job has already ended."
+
+
+def prefill(store: JobStore, trainer: Trainer, given: Any) -> dict[str, Any]:
+    """Form values for ``trainer``: an earlier job's parameters ("Run again"), then a view's.
+
+    ``given`` is what the page carries: ``{"job": id}`` and/or ``{"values": {name: text}}``.
+    """
+    given = given if isinstance(given, dict) else {}
+    job_id = given.get("job")
+    earlier = store.get(job_id) if isinstance(job_id, str) and job_id else None
+    values: dict[str, Any] = {}
+    if earlier is not None and earlier.trainer == trainer.name:
+        values = dict(earlier.params)
+    known = {p.name for p in trainer.params}
+    typed = given.get("values")
+    if isinstance(typed, dict):
+        values.update({k: v for k, v in typed.items() if k in known and isinstance(v, str)})
+    return values
 
 
 def job_view(store: JobStore, job_id: str) -> dict[str, Any] | None:
@@ -78,6 +107,24 @@ def artifacts_zip(store: JobStore, job_id: str) -> bytes | None:
             if data is not None:
                 zf.writestr(Path(art["path"]).name, data)
     return buf.getvalue()
+
+
+def artifact_image(store: JobStore, art_id: Any) -> tuple[bytes, str]:
+    """A finished job's image artifact: its bytes and a name; LookupError says why not."""
+    try:
+        number = int(art_id)
+    except (TypeError, ValueError):
+        number = 0
+    # Ids are positive 64-bit integers; anything else (a forged URL) is simply not one.
+    art = store.artifact(number) if 0 < number < 2**63 else None
+    if art is None:
+        raise LookupError("No such training artifact.")
+    if art["status"] not in FINAL:
+        raise LookupError("That job is still running; its images can be used once it ends.")
+    data = store.artifact_bytes(art)
+    if data is None:
+        raise LookupError("That artifact's file is gone.")
+    return data, f"{art['name']} (job {art['job_id'][:8]})"
 
 
 def is_final(status: str) -> bool:

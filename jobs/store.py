@@ -24,7 +24,6 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    event,
     func,
     insert,
     inspect,
@@ -173,27 +172,24 @@ def add_missing_columns(engine: Engine) -> list[str]:
     return added
 
 
+def ensure_schema(engine: Engine) -> None:
+    """Create the state tables that are missing and add new columns (once, at start-up)."""
+    try:
+        metadata.create_all(engine)
+    except OperationalError as exc:
+        # Another process created the tables between our check and our CREATE.
+        if "already exists" not in str(exc):
+            raise
+        metadata.create_all(engine)
+    add_missing_columns(engine)
+
+
 class JobStore:
     """Reads and writes jobs; safe to use from the web process and from job processes."""
 
     def __init__(self, engine: Engine) -> None:
-        """Create the tables if needed (SQLite: WAL, so readers never block the job)."""
+        """Read and write jobs through ``engine`` (the schema is ensured at start-up)."""
         self.engine = engine
-        if engine.dialect.name == "sqlite":
-
-            @event.listens_for(engine, "connect")
-            def _wal(dbapi_conn: Any, record: Any) -> None:
-                dbapi_conn.execute("PRAGMA journal_mode=WAL")
-                dbapi_conn.execute("PRAGMA synchronous=NORMAL")
-
-        try:
-            metadata.create_all(engine)
-        except OperationalError as exc:
-            # Another process created the tables between our check and our CREATE.
-            if "already exists" not in str(exc):
-                raise
-            metadata.create_all(engine)
-        add_missing_columns(engine)
 
     def create(self, trainer: str, params: dict[str, Any], user: str) -> str:
         """Store a new queued job and return its id."""

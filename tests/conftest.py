@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from dashapp.app import deps_of
 from dashapp.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,11 +43,11 @@ def settings(tmp_path: Path) -> Settings:
 @pytest.fixture
 def app(settings: Settings):
     """A fresh app per test (proves nothing leaks between factory calls)."""
-    from dashapp import create_app
+    from dashapp.app import create_app
 
     dash_app = create_app(settings)
     yield dash_app
-    dash_app.server.config["DASHAPP_DEPS"].dispose()
+    deps_of(dash_app).dispose()
 
 
 @pytest.fixture

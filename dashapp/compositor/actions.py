@@ -1,4 +1,4 @@
-"""Compositor actions that reach beyond one composition: uploads, job images, recipes.
+"""Compositor actions that reach beyond one composition: uploads, added images, recipes.
 
 Plain Python (no Dash): each returns an Outcome whose messages are ``(text, kind)``
 pairs addressed to ``MAIN``, ``BACKGROUND`` or ``LAYERS``; the page decides how to show them.
@@ -16,7 +16,6 @@ from dashapp.compositor import composition
 from dashapp.compositor.composition import Comp, CompositionError
 from dashapp.compositor.imaging import ImageRejected
 from dashapp.compositor.upload_store import UploadStore
-from jobs.store import FINAL, JobStore
 
 MAIN, BACKGROUND, LAYERS = "main", "background", "layers"
 RECIPE_MAX_BYTES = 1024 * 1024
@@ -85,27 +84,9 @@ def add_uploads(store: UploadStore, comp: Comp, pending: Any, *, background: boo
     return Outcome(comp, {target: parts}, history=bool(added))
 
 
-def artifact_bytes(jobs: JobStore, art_id: Any) -> tuple[bytes, str]:
-    """The file of a finished job's image artifact; CompositionError when it is not one."""
-    try:
-        number = int(art_id)
-    except (TypeError, ValueError):
-        number = 0
-    # Ids are positive 64-bit integers; anything else (a forged URL) is simply not one.
-    art = jobs.artifact(number) if 0 < number < 2**63 else None
-    if art is None:
-        raise CompositionError("No such training artifact.")
-    if art["status"] not in FINAL:
-        raise CompositionError("That job is still running; its images can be used once it ends.")
-    data = jobs.artifact_bytes(art)
-    if data is None:
-        raise CompositionError("That artifact's file is gone.")
-    return data, f"{art['name']} (job {art['job_id'][:8]})"
-
-
-def add_artifact(jobs: JobStore, store: UploadStore, comp: Comp, art_id: Any) -> Outcome:
-    """Add a job's image as a layer (as the background when there is none yet)."""
-    data, name = artifact_bytes(jobs, art_id)
+def add_artifact(store: UploadStore, comp: Comp, artifact: tuple[bytes, str]) -> Outcome:
+    """Add an image (a training job's ``(bytes, name)``) as a layer, or as the background."""
+    data, name = artifact
     info = store.add(comp["session"], data, name)
     if comp["bg"] is None:
         return Outcome(

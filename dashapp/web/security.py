@@ -7,28 +7,17 @@ import binascii
 import ipaddress
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.security import check_password_hash
 
+from dashapp.identity import ANONYMOUS, Identity
+
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 USER_RE = re.compile(r"[^\x00-\x1f\x7f]{1,120}")
-ANONYMOUS = "anonymous"
 PEER_KEY = "dashapp.peer"
 TRUSTED_KEY = "dashapp.trusted_proxy"
-
-
-@dataclass(frozen=True)
-class Identity:
-    """The person behind a request and how we know."""
-
-    name: str
-    admin: bool = False
-    # "header" (portal), "session" (our sign-in page), "basic" (a script's credentials)
-    # or "open" (no sign-in set up)
-    via: str = "open"
 
 
 def networks(items: Iterable[str]) -> tuple[Network, ...]:

@@ -1,13 +1,13 @@
-"""Flask-level glue: secret key, security headers, 404 status and the health endpoint."""
+"""Flask-level glue: secret key, users, security headers, errors, 404 status and health."""
 
 from __future__ import annotations
 
 import contextlib
 import os
-import re
 import secrets
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,19 +19,14 @@ from flask import (
     jsonify,
     redirect,
     request,
-    send_file,
-    stream_with_context,
 )
 from sqlalchemy import text
+from werkzeug.exceptions import HTTPException
 
-from components.pages import is_known_path
-from dashapp.data.catalog import CatalogError, DataUnavailable
-from dashapp.data.grid_query import GridRequestError, parse_query
-from dashapp.data.grid_service import iter_csv
 from dashapp.deps import Deps
+from dashapp.identity import ANONYMOUS, Identity
 from dashapp.settings import Settings
-from dashapp.web import logs, security, signin
-from jobs import service as jobs_service
+from dashapp.web import logs, routes, security, signin
 
 
 def load_secret_key(settings: Settings) -> str:
@@ -122,10 +117,10 @@ def health(deps: Deps) -> tuple[dict[str, Any], int]:
     return {"status": "ok" if ok else "fail", "checks": checks}, 200 if ok else 503
 
 
-def current_identity() -> security.Identity:
+def current_identity() -> Identity:
     """The user of the request being served (anonymous outside a request)."""
     ident = g.get("identity") if has_request_context() else None
-    return ident if isinstance(ident, security.Identity) else security.Identity(security.ANONYMOUS)
+    return ident if isinstance(ident, Identity) else Identity(ANONYMOUS)
 
 
 def install_auth(server: Flask, settings: Settings) -> None:
@@ -151,7 +146,7 @@ def install_auth(server: Flask, settings: Settings) -> None:
         server.logger.warning(
             "dashapp is open: no DASHAPP_USERS and no DASHAPP_USER_HEADER are set, so "
             "anyone who can reach it uses it (as %r)",
-            security.ANONYMOUS,
+            ANONYMOUS,
         )
 
     @server.before_request
@@ -191,8 +186,22 @@ def refuse(prefix: str) -> Response:
     )
 
 
-def install(server: Flask, deps: Deps, *, catchall_endpoint: str) -> None:
-    """Attach headers, the health route and real 404 statuses to the Flask server."""
+@dataclass(frozen=True)
+class Frontend:
+    """What the glue needs to know of the front end that it must not import."""
+
+    # The endpoint that serves every page, and whether a path (without the prefix) is one.
+    catchall_endpoint: str
+    is_known_path: Callable[[str], bool]
+    # The hashes of the inline scripts the CSP allows (known once the front end is set up).
+    script_hashes: Callable[[], list[str]]
+    # Errors meaning "no such script" (404) and "a forged page path" (400).
+    not_found_errors: tuple[type[Exception], ...] = ()
+    malformed_errors: tuple[type[Exception], ...] = ()
+
+
+def install(server: Flask, deps: Deps, front: Frontend) -> None:
+    """Attach headers, the health route, routes and real 404 statuses to the Flask server."""
     settings = deps.settings
     server.secret_key = load_secret_key(settings)
     logs.install(server, current_identity)  # first: even a refused request gets an id
@@ -202,17 +211,13 @@ def install(server: Flask, deps: Deps, *, catchall_endpoint: str) -> None:
     @server.errorhandler(Exception)
     def _unexpected(exc: Exception) -> tuple[Response, int] | Exception:
         """No traceback ever reaches the browser; a malformed callback request is a 400."""
-        from dash.exceptions import DependencyException, UnsupportedRelativePath
-        from werkzeug.exceptions import HTTPException
-
         if isinstance(exc, HTTPException):
             return exc
-        if isinstance(exc, DependencyException):  # a script path Dash does not serve
+        if isinstance(exc, front.not_found_errors):  # a script path the front end lacks
             return jsonify({"error": "not found"}), 404
         malformed = (KeyError, ValueError, TypeError, IndexError, AttributeError)
         if request.path.endswith("_dash-update-component") and isinstance(
-            exc,
-            (*malformed, UnsupportedRelativePath),  # the latter: a forged page path
+            exc, (*malformed, *front.malformed_errors)
         ):
             server.logger.warning("refused a malformed callback request: %r", exc)
             return jsonify({"error": "malformed callback request"}), 400
@@ -220,21 +225,21 @@ def install(server: Flask, deps: Deps, *, catchall_endpoint: str) -> None:
         return jsonify({"error": "internal error; see the server log"}), 500
 
     prefix = settings.url_prefix
+    headers: dict[str, str] = {}
 
     @server.after_request
     def _after(resp: Response) -> Response:
-        # The inline scripts' hashes are known once Dash has set itself up (create_app).
-        headers = server.config.get("DASHAPP_HEADERS")
-        if headers is None:
-            hashes = server.config.get("DASHAPP_SCRIPT_HASHES", [])
-            headers = server.config["DASHAPP_HEADERS"] = security_headers(settings, hashes)
+        # The inline scripts' hashes are known once the front end has set itself up (the
+        # factory does that before serving), so the first response computes them.
+        if not headers:
+            headers.update(security_headers(settings, front.script_hashes()))
         for key, value in headers.items():
             resp.headers.setdefault(key, value)
         # Dash serves its page for any path; unknown pages still render the 404 layout,
         # but with the status a crawler, a proxy or curl expects.
-        if request.endpoint == catchall_endpoint and resp.status_code == 200:
+        if request.endpoint == front.catchall_endpoint and resp.status_code == 200:
             rel = request.path[len(prefix) - 1 :] if request.path.startswith(prefix) else "/"
-            if not is_known_path(rel):
+            if not front.is_known_path(rel):
                 resp.status_code = 404
         return resp
 
@@ -243,144 +248,10 @@ def install(server: Flask, deps: Deps, *, catchall_endpoint: str) -> None:
         return jsonify(body), status
 
     server.add_url_rule(f"{prefix}healthz", "dashapp_healthz", healthz)
-
-    def export_csv() -> Response:
-        return export_response(deps, request.args)
-
-    server.add_url_rule(f"{prefix}export.csv", "dashapp_export_csv", export_csv)
-    install_job_routes(server, deps)
-    install_compositor_routes(server, deps)
+    routes.install(server, deps)
 
 
 def request_limit(settings: Settings) -> int:
     """Largest request body: an upload in base64 (4/3 larger) plus the page's state."""
     upload = int(settings.upload_max_mb * 1024 * 1024)
     return max(32 * 1024 * 1024, upload * 4 // 3 + 8 * 1024 * 1024)
-
-
-def install_compositor_routes(server: Flask, deps: Deps) -> None:
-    """Previews and renders of a Compositor session; ids are checked, nothing else is served."""
-    prefix = deps.settings.url_prefix
-
-    def missing() -> Response:
-        return Response("No such image.\n", 404, mimetype="text/plain")
-
-    def preview(sid: str, image_id: str) -> Response:
-        code = request.args.get("t", "000")
-        match = re.fullmatch(r"([01])([01])(0|90|180|270)", code)
-        found = (
-            deps.upload_store.preview(
-                sid,
-                image_id,
-                flip_h=match.group(1) == "1",
-                flip_v=match.group(2) == "1",
-                rot=int(match.group(3)),
-            )
-            if match
-            else None
-        )
-        if found is None:
-            return missing()
-        path, mime = found
-        return send_file(path, mimetype=mime, max_age=7 * 24 * 3600)
-
-    def rendered(sid: str, render_id: str) -> Response:
-        if request.args.get("preview") == "1":
-            small = deps.upload_store.render_preview(sid, render_id)
-            if small is None:
-                return missing()
-            return send_file(small[0], mimetype=small[1], max_age=3600)
-        found = deps.upload_store.render_file(sid, render_id)
-        if found is None:
-            return missing()
-        path, mime = found
-        name = "composite." + path.suffix.lstrip(".")
-        download = request.args.get("download") == "1"
-        return send_file(path, mimetype=mime, as_attachment=download, download_name=name)
-
-    server.add_url_rule(
-        f"{prefix}compositor/files/<sid>/<image_id>/preview", "dashapp_preview", preview
-    )
-    server.add_url_rule(
-        f"{prefix}compositor/files/<sid>/renders/<render_id>", "dashapp_render", rendered
-    )
-
-
-def install_job_routes(server: Flask, deps: Deps) -> None:
-    """Job artifacts by id, all of them as a zip, and the trained weights."""
-    prefix = deps.settings.url_prefix
-
-    def artifact(job_id: str, art_id: int) -> Response:
-        arts = [a for a in deps.job_store.artifacts(job_id) if a["id"] == art_id]
-        data = deps.job_store.artifact_bytes(arts[0]) if arts else None
-        if data is None:
-            return Response("No such artifact.\n", 404, mimetype="text/plain")
-        resp = Response(data, mimetype="image/png")
-        resp.cache_control.max_age = 3600
-        return resp
-
-    def artifacts_zip(job_id: str) -> Response:
-        data = jobs_service.artifacts_zip(deps.job_store, job_id)
-        if data is None:
-            return Response("No such job.\n", 404, mimetype="text/plain")
-        return Response(
-            data,
-            mimetype="application/zip",
-            headers={
-                "Content-Disposition": f'attachment; filename="job-{job_id[:8]}-artifacts.zip"'
-            },
-        )
-
-    def weights(job_id: str) -> Response:
-        job = deps.job_store.get(job_id)
-        data = deps.job_store.file(job_id, "model.pt") if job and job.weights_path else None
-        if data is None:
-            return Response("This job has no trained weights.\n", 404, mimetype="text/plain")
-        return Response(
-            data,
-            mimetype="application/octet-stream",
-            headers={"Content-Disposition": f'attachment; filename="job-{job_id[:8]}.pt"'},
-        )
-
-    server.add_url_rule(
-        f"{prefix}jobs/<job_id>/artifacts/<int:art_id>", "dashapp_artifact", artifact
-    )
-    server.add_url_rule(
-        f"{prefix}jobs/<job_id>/artifacts.zip", "dashapp_artifacts_zip", artifacts_zip
-    )
-    server.add_url_rule(f"{prefix}jobs/<job_id>/model.pt", "dashapp_weights", weights)
-
-
-def export_response(deps: Deps, args: Mapping[str, str]) -> Response:
-    """Stream the view named by the query string as CSV; 400 with a message if it is bad."""
-    state = parse_query(dict(args))
-    key = state.get("table")
-    grid_request = {
-        "sortModel": state["sort"],
-        "filterModel": state["filter"],
-        "quick": state["quick"],
-    }
-    if state.get("warnings") or not key:
-        return Response(
-            "Bad export link: it needs a table and readable sort/filter.\n",
-            400,
-            mimetype="text/plain",
-        )
-    try:
-        chunks = iter_csv(deps.catalog, key, grid_request)
-        first = next(chunks)  # validates the request before the 200 is sent
-    except (GridRequestError, CatalogError) as exc:
-        return Response(f"Export refused: {exc}\n", 400, mimetype="text/plain")
-    except DataUnavailable as exc:
-        return Response(f"Export failed: {exc}\n", 503, mimetype="text/plain")
-
-    def body() -> Iterator[str]:
-        yield first
-        yield from chunks
-
-    filename = re.sub(r"[^A-Za-z0-9._-]+", "_", key) + ".csv"
-    return Response(
-        stream_with_context(body()),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )

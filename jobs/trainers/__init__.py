@@ -1,3 +1,1 @@
-"""Built-in trainers; importing this package registers them."""
-
-from jobs.trainers import shapes, tabular  # noqa: F401
+"""The built-in trainers; ``jobs.registry`` lists them (importing does not register)."""

@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING, Any
 
 from PIL import Image, ImageDraw
 
+from jobs.figures import confusion_matrix, prediction_grid
 from jobs.params import CHOICE, FLOAT, INT, Param
-from jobs.registry import Trainer, register
-from jobs.trainers.images import confusion_matrix, prediction_grid
+from jobs.trainer import Trainer
 
 if TYPE_CHECKING:
     from jobs.reporter import Reporter
@@ -154,37 +154,35 @@ def train(rep: Reporter, p: dict[str, Any]) -> None:
     rep.model({k: v.cpu() for k, v in model.state_dict().items()})
 
 
-TRAINER = register(
-    Trainer(
-        name="shapes-cnn",
-        title="Image classifier (shapes)",
-        description=(
-            "A small CNN that learns to tell circles, squares, triangles and crosses apart, "
-            "on images drawn in the process. Artifacts: prediction grid and confusion matrix "
-            "after every epoch."
+TRAINER = Trainer(
+    name="shapes-cnn",
+    title="Image classifier (shapes)",
+    description=(
+        "A small CNN that learns to tell circles, squares, triangles and crosses apart, "
+        "on images drawn in the process. Artifacts: prediction grid and confusion matrix "
+        "after every epoch."
+    ),
+    params=(
+        Param("epochs", INT, 3, "Passes over the training images.", minimum=1, maximum=50),
+        Param(
+            "samples",
+            INT,
+            2000,
+            "Images to generate (a fifth for validation).",
+            minimum=100,
+            maximum=50_000,
         ),
-        params=(
-            Param("epochs", INT, 3, "Passes over the training images.", minimum=1, maximum=50),
-            Param(
-                "samples",
-                INT,
-                2000,
-                "Images to generate (a fifth for validation).",
-                minimum=100,
-                maximum=50_000,
-            ),
-            Param("batch_size", INT, 64, "Images per optimisation step.", minimum=4, maximum=1024),
-            Param("learning_rate", FLOAT, 0.003, "Adam step size.", minimum=1e-6, maximum=1.0),
-            Param("seed", INT, 0, "Random seed (data and weights).", minimum=0, maximum=2**31 - 1),
-            Param("threads", INT, 1, "CPU threads for torch.", minimum=1, maximum=16),
-            Param(
-                "device",
-                CHOICE,
-                "auto",
-                "Where to train: auto uses a GPU if there is one.",
-                choices=("auto", "cpu"),
-            ),
+        Param("batch_size", INT, 64, "Images per optimisation step.", minimum=4, maximum=1024),
+        Param("learning_rate", FLOAT, 0.003, "Adam step size.", minimum=1e-6, maximum=1.0),
+        Param("seed", INT, 0, "Random seed (data and weights).", minimum=0, maximum=2**31 - 1),
+        Param("threads", INT, 1, "CPU threads for torch.", minimum=1, maximum=16),
+        Param(
+            "device",
+            CHOICE,
+            "auto",
+            "Where to train: auto uses a GPU if there is one.",
+            choices=("auto", "cpu"),
         ),
-        train=train,
-    )
+    ),
+    train=train,
 )

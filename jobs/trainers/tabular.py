@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING, Any
 
 from PIL import Image, ImageDraw, ImageFont
 
+from jobs.figures import confusion_matrix
 from jobs.params import CHOICE, FLOAT, INT, TEXT, Param
-from jobs.registry import Trainer, register
-from jobs.trainers.images import confusion_matrix
+from jobs.trainer import Trainer
 
 if TYPE_CHECKING:
     from dashapp.data.catalog import Catalog, TableInfo
@@ -237,52 +237,50 @@ def train(rep: Reporter, p: dict[str, Any]) -> None:
     rep.model(model.state_dict())
 
 
-TRAINER = register(
-    Trainer(
-        name="tabular-mlp",
-        title="Tabular model (MLP on a table)",
-        description=(
-            "A small neural network on rows of a table of the browsed database (its grid "
-            "filter applied): classification or regression of the target column. Artifacts: "
-            "confusion matrix or predicted-against-actual plot after every epoch."
+TRAINER = Trainer(
+    name="tabular-mlp",
+    title="Tabular model (MLP on a table)",
+    description=(
+        "A small neural network on rows of a table of the browsed database (its grid "
+        "filter applied): classification or regression of the target column. Artifacts: "
+        "confusion matrix or predicted-against-actual plot after every epoch."
+    ),
+    params=(
+        Param(
+            "table",
+            TEXT,
+            "main.customer_churn",
+            "Table as schema.table (use Train on this view on the Data page).",
         ),
-        params=(
-            Param(
-                "table",
-                TEXT,
-                "main.customer_churn",
-                "Table as schema.table (use Train on this view on the Data page).",
-            ),
-            Param("target", TEXT, "churned", "Column to predict."),
-            Param(
-                "features",
-                TEXT,
-                "",
-                "Comma-separated input columns; empty: every number and boolean column.",
-                max_length=2000,
-            ),
-            Param(
-                "filter",
-                TEXT,
-                "{}",
-                "The grid filter model (JSON) selecting the rows.",
-                max_length=10_000,
-            ),
-            Param(
-                "task",
-                CHOICE,
-                "auto",
-                "auto: classification for booleans, text and few distinct values.",
-                choices=("auto", "classification", "regression"),
-            ),
-            Param("max_rows", INT, 20_000, "Rows to read at most.", minimum=20, maximum=1_000_000),
-            Param("epochs", INT, 10, "Passes over the rows.", minimum=1, maximum=200),
-            Param("hidden", INT, 64, "Units per hidden layer.", minimum=4, maximum=1024),
-            Param("learning_rate", FLOAT, 0.003, "Adam step size.", minimum=1e-6, maximum=1.0),
-            Param("seed", INT, 0, "Random seed.", minimum=0, maximum=2**31 - 1),
-            Param("threads", INT, 1, "CPU threads for torch.", minimum=1, maximum=16),
+        Param("target", TEXT, "churned", "Column to predict."),
+        Param(
+            "features",
+            TEXT,
+            "",
+            "Comma-separated input columns; empty: every number and boolean column.",
+            max_length=2000,
         ),
-        train=train,
-        check=check,
-    )
+        Param(
+            "filter",
+            TEXT,
+            "{}",
+            "The grid filter model (JSON) selecting the rows.",
+            max_length=10_000,
+        ),
+        Param(
+            "task",
+            CHOICE,
+            "auto",
+            "auto: classification for booleans, text and few distinct values.",
+            choices=("auto", "classification", "regression"),
+        ),
+        Param("max_rows", INT, 20_000, "Rows to read at most.", minimum=20, maximum=1_000_000),
+        Param("epochs", INT, 10, "Passes over the rows.", minimum=1, maximum=200),
+        Param("hidden", INT, 64, "Units per hidden layer.", minimum=4, maximum=1024),
+        Param("learning_rate", FLOAT, 0.003, "Adam step size.", minimum=1e-6, maximum=1.0),
+        Param("seed", INT, 0, "Random seed.", minimum=0, maximum=2**31 - 1),
+        Param("threads", INT, 1, "CPU threads for torch.", minimum=1, maximum=16),
+    ),
+    train=train,
+    check=check,
 )

@@ -13,6 +13,7 @@ from PIL import Image
 
 from callbacks import compositor as cb
 from components.ids import Compositor as C
+from dashapp.app import deps_of
 from dashapp.compositor import composition
 from jobs.reporter import Reporter
 from tests.callbacks.helpers import find_callback
@@ -108,7 +109,7 @@ class Page:
 
 @pytest.fixture
 def deps(app):
-    return app.server.config["DASHAPP_DEPS"]
+    return deps_of(app)
 
 
 @pytest.fixture

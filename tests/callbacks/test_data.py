@@ -9,7 +9,7 @@ import pytest
 
 from callbacks import data as cb
 from components.ids import Data
-from dashapp import create_app
+from dashapp.app import create_app, deps_of
 from dashapp.settings import Settings
 from tests.callbacks.helpers import post_callback
 
@@ -97,7 +97,7 @@ def test_cd003_unknown_table_and_garbage_request(client) -> None:
 
 
 def test_cd004_picker_lists_tables_and_honours_the_link(app) -> None:
-    catalog = app.server.config["DASHAPP_DEPS"].catalog
+    catalog = deps_of(app).catalog
     options, value, warning = cb.load_tables(catalog, {"table": "main.users"})
     labels = {o["value"]: o["label"] for o in options}
     assert labels["main.events"] == "main.events — 5,000 rows"
@@ -110,7 +110,7 @@ def test_cd004_picker_lists_tables_and_honours_the_link(app) -> None:
 
 
 def test_cd005_row_detail_rereads_the_full_row(app) -> None:
-    catalog = app.server.config["DASHAPP_DEPS"].catalog
+    catalog = deps_of(app).catalog
     is_open, body = cb.row_detail(catalog, "main.users", [{"id": 7, "username": "trunc…"}])
     assert is_open is True
     text = json.dumps(body.to_plotly_json(), default=str)
@@ -119,7 +119,7 @@ def test_cd005_row_detail_rereads_the_full_row(app) -> None:
 
 
 def test_cd006_chart_kinds(app) -> None:
-    catalog = app.server.config["DASHAPP_DEPS"].catalog
+    catalog = deps_of(app).catalog
     fig, note = cb.chart(catalog, "main.events", "duration_ms", {}, "")
     assert fig.data[0].type == "bar"
     assert sum(fig.data[0].y) == 5_000

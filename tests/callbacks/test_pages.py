@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from components.ids import Compositor, Data, Home, NotFound, Training
-from dashapp import create_app
+from dashapp.app import create_app
 from dashapp.settings import Settings
 from tests.callbacks.helpers import post_callback
 

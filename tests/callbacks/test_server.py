@@ -9,7 +9,7 @@ import re
 import shutil
 from pathlib import Path
 
-from dashapp import create_app
+from dashapp.app import create_app
 from dashapp.settings import Settings
 from dashapp.web.server import request_limit
 

@@ -8,6 +8,7 @@ import plotly
 
 from callbacks import training as cb
 from components.ids import Training
+from dashapp.app import deps_of
 from jobs.store import CANCELLED, QUEUED
 from tests.callbacks.helpers import post_callback
 
@@ -18,7 +19,7 @@ IDS = [
 
 
 def test_ct001_invalid_form_names_each_field_and_queues_nothing(app) -> None:
-    store = app.server.config["DASHAPP_DEPS"].job_store
+    store = deps_of(app).job_store
     out = cb.start(store, "shapes-cnn", IDS, [0, 2000, 64, "fast", 0, 1, "gpu!"], user="u")
     assert out["job_id"] is None
     assert out["field_errors"] == [
@@ -70,7 +71,7 @@ def test_ct002_start_through_dash_queues_a_job_and_adds_its_launcher(client, app
     assert resp.status_code == 200, resp.data[:500]
     out = resp.get_json()["response"]
     job_id = out[Training.CURRENT]["data"]
-    job = app.server.config["DASHAPP_DEPS"].job_store.get(job_id)
+    job = deps_of(app).job_store.get(job_id)
     assert job.status == QUEUED
     assert job.params["epochs"] == 2
     assert job.params["samples"] == 300
@@ -81,7 +82,7 @@ def test_ct002_start_through_dash_queues_a_job_and_adds_its_launcher(client, app
 
 
 def test_ct003_poll_redraws_only_what_changed(app) -> None:
-    store = app.server.config["DASHAPP_DEPS"].job_store
+    store = deps_of(app).job_store
     job_id = store.create("shapes-cnn", {"epochs": 1}, user="u")
     header, sig, rev = cb.poll(store, job_id, None, None)
     text = json.dumps(header.to_plotly_json(), default=str)
@@ -103,7 +104,7 @@ def test_ct003_poll_redraws_only_what_changed(app) -> None:
 
 
 def test_ct006_run_again_prefills_the_form(app) -> None:
-    store = app.server.config["DASHAPP_DEPS"].job_store
+    store = deps_of(app).job_store
     earlier = store.create("shapes-cnn", {"epochs": 7, "samples": 500}, user="u")
     fields, _ = cb.form_for(store, "shapes-cnn", {"job": earlier})
     text = json.dumps(fields, cls=plotly.utils.PlotlyJSONEncoder)
@@ -114,7 +115,7 @@ def test_ct006_run_again_prefills_the_form(app) -> None:
 
 
 def test_ct004_jobs_list_filters(client, app) -> None:
-    store = app.server.config["DASHAPP_DEPS"].job_store
+    store = deps_of(app).job_store
     a = store.create("shapes-cnn", {}, user="u")
     b = store.create("shapes-cnn", {}, user="u")
     store.request_cancel(b)
@@ -145,7 +146,7 @@ def test_ct007_compare_highlights_differences_and_overlays_metrics(app) -> None:
     from components import training as view
     from jobs.service import compare
 
-    store = app.server.config["DASHAPP_DEPS"].job_store
+    store = deps_of(app).job_store
     a = store.create("shapes-cnn", {"epochs": 2, "seed": 1}, user="u")
     b = store.create("shapes-cnn", {"epochs": 3, "seed": 1}, user="u")
     store.add_metric(a, 1, "loss", 0.9)
@@ -166,7 +167,7 @@ def test_ct090_only_the_owner_or_an_admin_cancels(app) -> None:
     from callbacks.training import cancel
     from dashapp.web.security import Identity
 
-    store = app.server.config["DASHAPP_DEPS"].job_store
+    store = deps_of(app).job_store
     job_id = store.create("shapes-cnn", {}, "alice")
     assert "Only alice" in cancel(store, job_id, Identity("bob", False, "header"))
     assert store.get(job_id).cancel_requested is False
@@ -181,7 +182,7 @@ def test_ct091_jobs_are_stamped_with_the_signed_in_user(settings) -> None:
 
     from werkzeug.security import generate_password_hash
 
-    from dashapp import create_app
+    from dashapp.app import create_app
 
     users = (("carol", generate_password_hash("right-horse")),)
     app = create_app(settings.with_overrides(users=users))
@@ -191,8 +192,8 @@ def test_ct091_jobs_are_stamped_with_the_signed_in_user(settings) -> None:
     resp = client.post("/_dash-update-component", json=start_body(client))
     assert resp.status_code == 200, resp.data[:300]
     job_id = resp.get_json()["response"][Training.CURRENT]["data"]
-    assert app.server.config["DASHAPP_DEPS"].job_store.get(job_id).user == "carol"
-    app.server.config["DASHAPP_DEPS"].dispose()
+    assert deps_of(app).job_store.get(job_id).user == "carol"
+    deps_of(app).dispose()
 
 
 def test_ct092_the_form_is_redrawn_only_for_another_trainer() -> None:
@@ -213,7 +214,7 @@ def test_ct094_opening_the_page_never_redraws_the_form_being_typed_in(app) -> No
     from callbacks.training import form_update
     from components import training as view
 
-    store = app.server.config["DASHAPP_DEPS"].job_store
+    store = deps_of(app).job_store
 
     def page_state(**query: str) -> tuple[dict, list[dict]]:
         """The run-again store and the field ids of the page as the layout draws it."""

@@ -6,11 +6,12 @@ import json
 import time
 
 from components.ids import Training
+from dashapp.app import deps_of
 from jobs.store import SUCCEEDED
 
 
 def test_bl001_background_callback_runs_the_job_to_the_end(app, client) -> None:
-    store = app.server.config["DASHAPP_DEPS"].job_store
+    store = deps_of(app).job_store
     job_id = store.create("shapes-cnn", {"epochs": 1, "samples": 200}, user="u")
     out_id = json.dumps(Training.launch_done(job_id), sort_keys=True, separators=(",", ":"))
     pattern = json.dumps({"job": ["MATCH"], "type": "training-launch-done"}, separators=(",", ":"))

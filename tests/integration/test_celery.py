@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from components.ids import Training
+from dashapp.app import deps_of
 from dashapp.settings import Settings
 from jobs.store import CANCELLED, RUNNING, SUCCEEDED
 from tests.conftest import ROOT, SMALL_DEMO_ROWS, skip_or_fail
@@ -39,7 +40,7 @@ def celery_settings(tmp_path: Path) -> Settings:
 @pytest.fixture
 def worker(celery_settings: Settings, tmp_path: Path) -> Iterator[subprocess.Popen[bytes]]:
     """``celery -A dashapp.worker:celery worker``, as the README says, in its own process."""
-    from dashapp import create_app
+    from dashapp.app import create_app
 
     create_app(celery_settings)  # prepare the data directory before the worker starts
     env = {k: v for k, v in os.environ.items() if not k.startswith("DASHAPP_")}
@@ -103,12 +104,12 @@ def launch_body(job_id: str) -> dict:
 
 
 def test_ce001_a_job_runs_on_a_celery_worker_end_to_end(celery_settings, worker) -> None:
-    from dashapp import create_app
+    from dashapp.app import create_app
 
     app = create_app(celery_settings)
     assert type(app._background_manager).__name__ == "CeleryManager"
     client = app.server.test_client()
-    store = app.server.config["DASHAPP_DEPS"].job_store
+    store = deps_of(app).job_store
     job_id = store.create("shapes-cnn", {"epochs": 1, "samples": 200}, user="ce001")
     body = launch_body(job_id)
     first = client.post("/_dash-update-component", json=body)
@@ -144,11 +145,11 @@ def test_ce001_a_job_runs_on_a_celery_worker_end_to_end(celery_settings, worker)
 
 
 def test_ce002_cancel_reaches_a_job_on_a_celery_worker(celery_settings, worker) -> None:
-    from dashapp import create_app
+    from dashapp.app import create_app
 
     app = create_app(celery_settings)
     client = app.server.test_client()
-    store = app.server.config["DASHAPP_DEPS"].job_store
+    store = deps_of(app).job_store
     job_id = store.create("shapes-cnn", {"epochs": 30, "samples": 2000}, user="ce002")
     assert client.post("/_dash-update-component", json=launch_body(job_id)).status_code == 200
     deadline = time.monotonic() + 90

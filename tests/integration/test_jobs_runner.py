@@ -12,14 +12,16 @@ from PIL import Image
 
 from dashapp.db import make_engine
 from jobs.runner import mark_lost, start_process
-from jobs.store import CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, JobStore
+from jobs.store import CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, JobStore, ensure_schema
 
 TINY = {"epochs": 2, "samples": 240, "batch_size": 32}
 
 
 @pytest.fixture
 def store(tmp_path: Path) -> JobStore:
-    return JobStore(make_engine(f"sqlite:///{tmp_path / 'state.sqlite'}"))
+    engine = make_engine(f"sqlite:///{tmp_path / 'state.sqlite'}")
+    ensure_schema(engine)
+    return JobStore(engine)
 
 
 def state_url(store: JobStore) -> str:

@@ -12,7 +12,7 @@ from dashapp.data.demo_data import DemoSizes, ensure_sqlite
 from dashapp.db import make_engine
 from jobs.runner import start_process
 from jobs.service import launch
-from jobs.store import FAILED, SUCCEEDED, JobStore
+from jobs.store import FAILED, SUCCEEDED, JobStore, ensure_schema
 
 LOGINS = {"plan": {"filterType": "text", "type": "equals", "filter": "pro"}}
 
@@ -26,7 +26,9 @@ def demo(tmp_path_factory) -> str:
 
 @pytest.fixture
 def store(tmp_path: Path) -> JobStore:
-    return JobStore(make_engine(f"sqlite:///{tmp_path / 'state.sqlite'}"))
+    engine = make_engine(f"sqlite:///{tmp_path / 'state.sqlite'}")
+    ensure_schema(engine)
+    return JobStore(engine)
 
 
 @pytest.mark.parametrize(

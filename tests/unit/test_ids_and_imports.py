@@ -9,6 +9,7 @@ import sys
 import plotly
 
 from components.ids import all_ids
+from dashapp.app import deps_of
 from jobs.service import job_view
 
 
@@ -20,12 +21,12 @@ def test_id001_ids_are_unique() -> None:
 def test_id002_every_id_appears_in_a_layout(app) -> None:
     from components import compositor, data, home, job, not_found, shell, training
 
-    events = app.server.config["DASHAPP_DEPS"].catalog.table("main.events")
+    events = deps_of(app).catalog.table("main.events")
     with app.server.test_request_context("/"):
         layouts = [m.layout() for m in (shell, home, data, training, compositor, not_found)]
         # Parts built by callbacks once a table (or a chart column) is chosen.
         layouts += [data.grid(events, {}), data.table_panel(events), data.chart_graph({})]
-        store = app.server.config["DASHAPP_DEPS"].job_store
+        store = deps_of(app).job_store
         layouts += [job.job_panel(job_view(store, store.create("shapes-cnn", {}, "t")))]
         rendered = json.dumps(layouts, cls=plotly.utils.PlotlyJSONEncoder)
     missing = [name for name, value in all_ids().items() if f'"{value}"' not in rendered]

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import text
 
 from dashapp.db import make_engine
-from jobs.store import JobStore
+from jobs.store import JobStore, ensure_schema
 
 OLD_JOBS = """CREATE TABLE jobs (
     id VARCHAR(32) PRIMARY KEY, trainer VARCHAR(80) NOT NULL, params TEXT NOT NULL,
@@ -33,7 +33,8 @@ def test_js001_a_state_database_from_an_older_version_is_upgraded(backend, tmp_p
                 " FALSE, NULL, 0)"
             )
         )
-    store = JobStore(engine)  # adds jobs.host and creates the tables that are missing
+    ensure_schema(engine)  # adds jobs.host and creates the tables that are missing
+    store = JobStore(engine)
     old = store.get("old1")
     assert old.user == "ann"
     assert old.host is None
@@ -42,5 +43,5 @@ def test_js001_a_state_database_from_an_older_version_is_upgraded(backend, tmp_p
     assert store.get(new).host == "node-a"
     store.put_file(new, "a.png", b"x")
     assert store.file(new, "a.png") == b"x"
-    JobStore(engine)  # a second start changes nothing
+    ensure_schema(engine)  # a second start changes nothing
     engine.dispose()

@@ -1,0 +1,154 @@
+"""Downloads: the grid's CSV export, job artifacts and weights, Compositor previews and renders."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+
+from flask import Flask, Response, request, send_file, stream_with_context
+
+from dashapp.data.catalog import CatalogError, DataUnavailable
+from dashapp.data.grid_query import GridRequestError, parse_query
+from dashapp.data.grid_service import iter_csv
+from dashapp.deps import Deps
+from jobs import service as jobs_service
+
+
+def install(server: Flask, deps: Deps) -> None:
+    """Attach every download route under the app's prefix."""
+    prefix = deps.settings.url_prefix
+
+    def export_csv() -> Response:
+        return export_response(deps, request.args)
+
+    server.add_url_rule(f"{prefix}export.csv", "dashapp_export_csv", export_csv)
+    install_job_routes(server, deps)
+    install_compositor_routes(server, deps)
+
+
+def install_compositor_routes(server: Flask, deps: Deps) -> None:
+    """Previews and renders of a Compositor session; ids are checked, nothing else is served."""
+    prefix = deps.settings.url_prefix
+
+    def missing() -> Response:
+        return Response("No such image.\n", 404, mimetype="text/plain")
+
+    def preview(sid: str, image_id: str) -> Response:
+        code = request.args.get("t", "000")
+        match = re.fullmatch(r"([01])([01])(0|90|180|270)", code)
+        found = (
+            deps.upload_store.preview(
+                sid,
+                image_id,
+                flip_h=match.group(1) == "1",
+                flip_v=match.group(2) == "1",
+                rot=int(match.group(3)),
+            )
+            if match
+            else None
+        )
+        if found is None:
+            return missing()
+        path, mime = found
+        return send_file(path, mimetype=mime, max_age=7 * 24 * 3600)
+
+    def rendered(sid: str, render_id: str) -> Response:
+        if request.args.get("preview") == "1":
+            small = deps.upload_store.render_preview(sid, render_id)
+            if small is None:
+                return missing()
+            return send_file(small[0], mimetype=small[1], max_age=3600)
+        found = deps.upload_store.render_file(sid, render_id)
+        if found is None:
+            return missing()
+        path, mime = found
+        name = "composite." + path.suffix.lstrip(".")
+        download = request.args.get("download") == "1"
+        return send_file(path, mimetype=mime, as_attachment=download, download_name=name)
+
+    server.add_url_rule(
+        f"{prefix}compositor/files/<sid>/<image_id>/preview", "dashapp_preview", preview
+    )
+    server.add_url_rule(
+        f"{prefix}compositor/files/<sid>/renders/<render_id>", "dashapp_render", rendered
+    )
+
+
+def install_job_routes(server: Flask, deps: Deps) -> None:
+    """Job artifacts by id, all of them as a zip, and the trained weights."""
+    prefix = deps.settings.url_prefix
+
+    def artifact(job_id: str, art_id: int) -> Response:
+        arts = [a for a in deps.job_store.artifacts(job_id) if a["id"] == art_id]
+        data = deps.job_store.artifact_bytes(arts[0]) if arts else None
+        if data is None:
+            return Response("No such artifact.\n", 404, mimetype="text/plain")
+        resp = Response(data, mimetype="image/png")
+        resp.cache_control.max_age = 3600
+        return resp
+
+    def artifacts_zip(job_id: str) -> Response:
+        data = jobs_service.artifacts_zip(deps.job_store, job_id)
+        if data is None:
+            return Response("No such job.\n", 404, mimetype="text/plain")
+        return Response(
+            data,
+            mimetype="application/zip",
+            headers={
+                "Content-Disposition": f'attachment; filename="job-{job_id[:8]}-artifacts.zip"'
+            },
+        )
+
+    def weights(job_id: str) -> Response:
+        job = deps.job_store.get(job_id)
+        data = deps.job_store.file(job_id, "model.pt") if job and job.weights_path else None
+        if data is None:
+            return Response("This job has no trained weights.\n", 404, mimetype="text/plain")
+        return Response(
+            data,
+            mimetype="application/octet-stream",
+            headers={"Content-Disposition": f'attachment; filename="job-{job_id[:8]}.pt"'},
+        )
+
+    server.add_url_rule(
+        f"{prefix}jobs/<job_id>/artifacts/<int:art_id>", "dashapp_artifact", artifact
+    )
+    server.add_url_rule(
+        f"{prefix}jobs/<job_id>/artifacts.zip", "dashapp_artifacts_zip", artifacts_zip
+    )
+    server.add_url_rule(f"{prefix}jobs/<job_id>/model.pt", "dashapp_weights", weights)
+
+
+def export_response(deps: Deps, args: Mapping[str, str]) -> Response:
+    """Stream the view named by the query string as CSV; 400 with a message if it is bad."""
+    state = parse_query(dict(args))
+    key = state.get("table")
+    grid_request = {
+        "sortModel": state["sort"],
+        "filterModel": state["filter"],
+        "quick": state["quick"],
+    }
+    if state.get("warnings") or not key:
+        return Response(
+            "Bad export link: it needs a table and readable sort/filter.\n",
+            400,
+            mimetype="text/plain",
+        )
+    try:
+        chunks = iter_csv(deps.catalog, key, grid_request)
+        first = next(chunks)  # validates the request before the 200 is sent
+    except (GridRequestError, CatalogError) as exc:
+        return Response(f"Export refused: {exc}\n", 400, mimetype="text/plain")
+    except DataUnavailable as exc:
+        return Response(f"Export failed: {exc}\n", 503, mimetype="text/plain")
+
+    def body() -> Iterator[str]:
+        yield first
+        yield from chunks
+
+    filename = re.sub(r"[^A-Za-z0-9._-]+", "_", key) + ".csv"
+    return Response(
+        stream_with_context(body()),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
