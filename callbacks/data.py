@@ -9,10 +9,11 @@ from dash import ClientsideFunction, Dash, Input, Output, State, html, no_update
 from dash.exceptions import PreventUpdate
 
 from components import data as view
+from components.common import message
 from components.common import style_figure as common_style
 from components.ids import Data
 from dashapp.data.catalog import Catalog, CatalogError, DataUnavailable, TableEntry
-from dashapp.data.grid_query import GridRequestError
+from dashapp.data.filters import GridRequestError
 from dashapp.data.grid_service import aggregate, fetch_block, fetch_row
 from dashapp.deps import Deps
 
@@ -127,9 +128,9 @@ def row_detail(catalog: Catalog, key: str | None, rows: Any) -> tuple[bool, Any]
     return True, html.Table(html.Tbody(body), className="table table-sm")
 
 
-def dbc_alert(message: str) -> html.Div:
+def dbc_alert(text: str) -> html.Div:
     """A small error box for panels."""
-    return html.Div(message, className="alert alert-warning py-2 small")
+    return message(text, "warning", box=True)
 
 
 def chart(

@@ -11,6 +11,7 @@ from dash.exceptions import PreventUpdate
 
 from components import job as job_parts
 from components import training as view
+from components.common import message
 from components.ids import Training
 from dashapp.deps import Deps
 from dashapp.identity import Identity
@@ -80,7 +81,7 @@ def poll(
     job = store.get(job_id)
     if job is None:
         return (
-            html.P(f"There is no job {job_id[:40]!r}.", className="text-danger mb-0"),
+            message(f"There is no job {job_id[:40]!r}."),
             None,
             None,
         )

@@ -11,7 +11,26 @@ from dash import dcc, html
 
 def icon(name: str, *, class_name: str = "") -> html.I:
     """A Bootstrap icon (served locally from assets/)."""
-    return html.I(className=f"bi bi-{name} {class_name}".strip(), **{"aria-hidden": "true"})
+    return html.I(className=f"bi bi-{name} {class_name}".strip(), **aria(hidden="true"))
+
+
+def aria(**attributes: str) -> dict[str, Any]:
+    """``aria-*`` attributes as keyword arguments for a component (``aria(live="polite")``)."""
+    return {f"aria-{key.replace('_', '-')}": value for key, value in attributes.items()}
+
+
+MESSAGE_KINDS = ("danger", "warning", "success", "info", "secondary")
+
+
+def message(text: Any, kind: str = "danger", *, box: bool = False) -> html.Div:
+    """The app's one message style: text in the colour of its kind, or a small alert box.
+
+    ``kind`` is danger (it failed), warning (done, with a caveat), success or info.
+    """
+    kind = kind if kind in MESSAGE_KINDS else "danger"
+    if box:
+        return html.Div(text, className=f"alert alert-{kind} py-2 px-3 small mb-2", role="alert")
+    return html.Div(text, className=f"text-{kind} small")
 
 
 def small_button(icon_name: str, label: Any, **kwargs: Any) -> dbc.Button:

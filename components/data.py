@@ -8,19 +8,19 @@ import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from components.common import dropdown, icon, page_header, small_button, stack_item
+from components.common import aria, dropdown, icon, page_header, small_button, stack_item
 from components.ids import Data
 from dashapp.data.catalog import BINARY, BOOL, DATE, DATETIME, JSONISH, NUMBER, TableInfo
-from dashapp.data.grid_query import (
+from dashapp.data.filters import (
     BLANK_OPERATORS,
     DATE_OPERATORS,
     NUMBER_OPERATORS,
     TEXT_OPERATORS,
-    parse_query,
 )
+from dashapp.data.links import parse_query
 
 BLOCK_SIZE = 100
-# The menus offer exactly what the server implements (dashapp.data.grid_query).
+# The menus offer exactly what the server implements (dashapp.data.filters).
 TEXT_OPTIONS = [*TEXT_OPERATORS, *BLANK_OPERATORS]
 NUMBER_OPTIONS = [*NUMBER_OPERATORS, *BLANK_OPERATORS]
 DATE_OPTIONS = [*DATE_OPERATORS, *BLANK_OPERATORS]
@@ -280,7 +280,7 @@ def layout(**query: str) -> html.Div:
                             html.Div(
                                 id=Data.STATUS,
                                 className="small text-body-secondary mt-2",
-                                **{"aria-live": "polite"},
+                                **aria(live="polite"),
                             ),
                         ],
                         xs=12,

@@ -12,7 +12,7 @@ import dash_bootstrap_components as dbc
 import plotly.graph_objects as go
 from dash import dcc, get_relative_path, html
 
-from components.common import icon, page_header, small_button, style_figure
+from components.common import icon, message, page_header, small_button, style_figure
 from components.ids import Training
 from jobs.store import CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, Job
 
@@ -32,18 +32,25 @@ def status_badge(status: str) -> dbc.Badge:
     )
 
 
-def metrics_figure(metrics: dict[str, list[tuple[int, float]]]) -> go.Figure:
-    """Every metric against the training step."""
+def metrics_figure(
+    series: dict[str, list[tuple[int, float]]], *, height: int = 260, markers: bool = True
+) -> go.Figure:
+    """Every series (a metric, or a job's metric in a comparison) against the training step.
+
+    The one builder of metric charts: the job page and the comparison both draw with it.
+    """
     fig = go.Figure()
-    for name, points in sorted(metrics.items()):
+    for name, points in sorted(series.items()):
         fig.add_scatter(
             x=[s for s, _ in points],
             y=[v for _, v in points],
             name=name,
-            mode="lines+markers",
+            mode="lines+markers" if markers else "lines",
             marker_size=4,
         )
-    return style_figure(fig, height=260, legend={"orientation": "h", "y": -0.2}, xaxis_title="step")
+    return style_figure(
+        fig, height=height, legend={"orientation": "h", "y": -0.2}, xaxis_title="step"
+    )
 
 
 def _duration(seconds: float | None) -> str:
@@ -109,7 +116,7 @@ def job_header(job: Job) -> html.Div:
         )
     error: list[Any] = []
     if job.error:
-        error.append(dbc.Alert(job.error, color="danger", className="py-2 small mb-2"))
+        error.append(message(job.error, "danger", box=True))
         if job.traceback:
             error.append(
                 html.Details(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, get_relative_path, html
@@ -38,9 +40,11 @@ def navbar(who: Identity = ANONYMOUS_USER, sign_out_token: str | None = None) ->
         className="d-flex align-items-center theme-toggle",
         title="Light or dark theme",
     )
-    user = html.Span(
-        [icon("person-circle", class_name="me-1"), who.name]
-        + ([dbc.Badge("admin", color="secondary", className="ms-1")] if who.admin else []),
+    badge: list[Any] = (
+        [dbc.Badge("admin", color="secondary", className="ms-1")] if who.admin else []
+    )
+    user: html.Span | html.Div = html.Span(
+        [icon("person-circle", class_name="me-1"), who.name, *badge],
         id=Shell.USER,
         className="navbar-text small me-3 text-nowrap",
         title="Signed in through the portal"

@@ -8,12 +8,11 @@ from __future__ import annotations
 from typing import Any
 
 import dash_bootstrap_components as dbc
-import plotly.graph_objects as go
 from dash import dcc, get_relative_path, html
 
-from components.common import dropdown, icon, page_header, style_figure
+from components.common import dropdown, icon, page_header
 from components.ids import Training
-from components.job import STATUS_COLOR, job_container, status_badge
+from components.job import STATUS_COLOR, job_container, metrics_figure, status_badge
 from jobs import registry
 from jobs.params import BOOL, CHOICE, FLOAT, INT, Param
 from jobs.store import QUEUED, Job
@@ -123,12 +122,11 @@ def _known(trainer_name: str, values: dict[str, Any]) -> dict[str, Any]:
 def layout(**query: str) -> html.Div:
     """Build the Training page; ``?trainer=…&run_again=<job id>`` pre-fill the form."""
     names = registry.trainers()
-    first = query.get("trainer") if query.get("trainer") in names else next(iter(names))
+    asked = query.get("trainer") or ""
+    first = asked if asked in names else next(iter(names))
     # Pre-fill: "Run again" names an earlier job; "Train on this view" passes a table and filter.
-    prefill = {
-        "job": (query.get("run_again") or "")[:64],
-        "values": {k: query[k][:10_000] for k in ("table", "filter", "target") if query.get(k)},
-    }
+    run_again = (query.get("run_again") or "")[:64]
+    given = {k: query[k][:10_000] for k in ("table", "filter", "target") if query.get(k)}
     new_job = dbc.Card(
         dbc.CardBody(
             [
@@ -145,7 +143,7 @@ def layout(**query: str) -> html.Div:
                     id=Training.DESCRIPTION,
                     className="small text-body-secondary mt-2",
                 ),
-                html.Div(form(first, _known(first, prefill["values"])), id=Training.FORM),
+                html.Div(form(first, _known(first, given)), id=Training.FORM),
                 dbc.Alert(
                     id=Training.FORM_ERROR, is_open=False, color="danger", className="py-2 small"
                 ),
@@ -156,7 +154,7 @@ def layout(**query: str) -> html.Div:
                     className="w-100",
                 ),
                 html.Div(id=Training.LAUNCHES, className="d-none"),
-                dcc.Store(id=Training.RUN_AGAIN, data=prefill),
+                dcc.Store(id=Training.RUN_AGAIN, data={"job": run_again, "values": given}),
             ]
         ),
         className="shadow-sm",
@@ -244,16 +242,12 @@ def comparison(result: Any) -> Any:
         )
         for name, values, differs in result.params
     ]
-    fig = go.Figure()
-    for job in result.jobs:
-        for name, points in sorted(result.metrics[job.id].items()):
-            fig.add_scatter(
-                x=[s for s, _ in points],
-                y=[v for _, v in points],
-                name=f"{job.id[:8]} {name}",
-                mode="lines",
-            )
-    style_figure(fig, height=300, xaxis_title="step")
+    series = {
+        f"{job.id[:8]} {name}": points
+        for job in result.jobs
+        for name, points in result.metrics[job.id].items()
+    }
+    fig = metrics_figure(series, height=300, markers=False)
     return html.Div(
         [
             dbc.Table([head, html.Tbody(rows)], size="sm", className="small", responsive=True),

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import dash
 import diskcache
@@ -27,7 +27,7 @@ from dashapp.deps import Deps
 from dashapp.settings import Settings
 from dashapp.web import server, signin
 from jobs.registry import load as load_trainers
-from jobs.store import ensure_schema
+from jobs.schema import ensure_schema
 
 log = logging.getLogger(__name__)
 DEPS_KEY = "DASHAPP_DEPS"
@@ -89,7 +89,8 @@ def build(settings: Settings | None = None) -> Built:
     app = Dash(
         "dashapp",
         title="dashapp",
-        update_title=None,
+        # None: the tab title stays put while callbacks run (Dash's stubs say str only).
+        update_title=cast(str, None),
         assets_folder=str(assets_dir()),
         url_base_pathname=settings.url_prefix,
         use_pages=True,

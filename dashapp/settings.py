@@ -168,37 +168,156 @@ def _parse_patterns(name: str, raw: str) -> tuple[str, ...]:
     return items
 
 
+Parser = Callable[[str, str], Any]
+
+
+def setting(default: Any, parse: Parser, doc: str, shown: str | None = None) -> Any:
+    """A settings field with its parser and its README line, declared together once.
+
+    ``shown`` is the default as the README states it, when ``default`` does not say it well.
+    """
+    meta = {"parse": parse, "doc": doc, "shown": str(default) if shown is None else shown}
+    if isinstance(default, Path):
+        return field(default_factory=lambda: default.resolve(), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+def _ints(lo: int, hi: int) -> Parser:
+    return lambda n, r: _parse_int(n, r, lo, hi)
+
+
+def _floats(lo: float, hi: float) -> Parser:
+    return lambda n, r: _parse_float(n, r, lo, hi)
+
+
+def _words(n: str, r: str) -> tuple[str, ...]:
+    return tuple(x for x in re.split(r"[\s,]+", r.strip()) if x)
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the app reads from its environment, validated."""
 
-    data_dir: Path = field(default_factory=lambda: Path("data").resolve())
-    database_url: str = ""
-    state_url: str = ""
-    host: str = "127.0.0.1"
-    port: int = 8050
-    workers: int = 2
-    threads: int = 4
-    url_prefix: str = "/"
-    frame_ancestors: tuple[str, ...] = ("'self'",)
-    secret_key: str = ""
-    demo_rows: int = 1_000_000
-    demo_autocreate: bool = True
-    statement_timeout_s: float = 10.0
-    max_jobs: int = 2
-    data_allow: tuple[str, ...] = ()
-    data_deny: tuple[str, ...] = ()
-    log_level: str = "info"
-    upload_max_mb: float = 25.0
-    upload_max_megapixels: float = 60.0
-    preview_max_px: int = 1600
-    upload_idle_hours: float = 24.0
-    celery_broker: str = ""
-    trusted_proxies: tuple[str, ...] = ()
-    user_header: str = ""
-    users: tuple[tuple[str, str], ...] = ()
-    admins: tuple[str, ...] = ()
-    session_hours: float = 12.0
+    data_dir: Path = setting(
+        Path("data"),
+        lambda n, r: Path(r.strip() or "data"),
+        "Demo database, caches, uploads, artifacts.",
+        "./data",
+    )
+    database_url: str = setting(
+        "",
+        _parse_db_url,
+        "The database the Data page browses. `postgresql://` uses psycopg2.",
+        "sqlite:///<data dir>/demo.sqlite",
+    )
+    state_url: str = setting(
+        "",
+        _parse_db_url,
+        "The app's own state (jobs, ...). SQLite or PostgreSQL.",
+        "sqlite:///<data dir>/state.sqlite",
+    )
+    host: str = setting("127.0.0.1", _parse_host, "Address gunicorn and the dev server listen on.")
+    port: int = setting(8050, _ints(1, 65535), "Port (1-65535).")
+    workers: int = setting(2, _ints(1, 64), "gunicorn worker processes (1-64).")
+    threads: int = setting(4, _ints(1, 64), "Threads per gunicorn worker (1-64).")
+    url_prefix: str = setting(
+        "/", _parse_prefix, "Path prefix the whole app is served under, e.g. `/tools/dashapp/`."
+    )
+    frame_ancestors: tuple[str, ...] = setting(
+        ("'self'",),
+        _parse_origins,
+        "Origins allowed to frame the app (CSP frame-ancestors), space or comma separated.",
+        "'self'",
+    )
+    secret_key: str = setting(
+        "",
+        lambda n, r: r,
+        "Signs session cookies; must be the same for every worker.",
+        "generated once into <data dir>/secret_key",
+    )
+    demo_rows: int = setting(
+        1_000_000, _ints(1000, 100_000_000), "Rows of the demo database's large table (`events`)."
+    )
+    demo_autocreate: bool = setting(
+        True,
+        _parse_bool,
+        "Build the demo database on first start when the default database is used.",
+        "true",
+    )
+    statement_timeout_s: float = setting(
+        10.0, _floats(0.1, 3600), "Time limit of one query to the browsed database.", "10"
+    )
+    max_jobs: int = setting(
+        2, _ints(1, 64), "Training jobs running at once; more wait, visibly queued."
+    )
+    data_allow: tuple[str, ...] = setting(
+        (),
+        _parse_patterns,
+        "Comma-separated `schema.table` globs the Data page may show, e.g. `public.*`.",
+        "(all)",
+    )
+    data_deny: tuple[str, ...] = setting(
+        (),
+        _parse_patterns,
+        "Globs hidden from the Data page, applied after the allow list.",
+        "(none)",
+    )
+    log_level: str = setting(
+        "info", lambda n, r: _parse_choice(n, r, LOG_LEVELS), "debug, info, warning or error."
+    )
+    upload_max_mb: float = setting(
+        25.0, _floats(0.1, 1024), "Largest image file the Compositor accepts, in MB.", "25"
+    )
+    upload_max_megapixels: float = setting(
+        60.0,
+        _floats(0.1, 1000),
+        "Most pixels an upload may decode to (checked before decoding).",
+        "60",
+    )
+    preview_max_px: int = setting(
+        1600, _ints(64, 8192), "Longest side of the previews sent to the browser."
+    )
+    upload_idle_hours: float = setting(
+        24.0,
+        _floats(0.01, 24 * 365),
+        "Compositor uploads of a browser idle this long are deleted.",
+        "24",
+    )
+    celery_broker: str = setting(
+        "",
+        _parse_redis_url,
+        "Redis URL; background callbacks then run on Celery workers "
+        "(`celery -A dashapp.worker:celery worker`).",
+        "(none: jobs run on the web host)",
+    )
+    trusted_proxies: tuple[str, ...] = setting(
+        (),
+        _parse_networks,
+        "Reverse-proxy addresses or networks whose `X-Forwarded-*` and user headers are trusted.",
+        "(none)",
+    )
+    user_header: str = setting(
+        "",
+        _parse_header_name,
+        "Header carrying the portal's authenticated user name, e.g. `X-Forwarded-User`.",
+        "(none)",
+    )
+    users: tuple[tuple[str, str], ...] = setting(
+        (),
+        _parse_users,
+        "Standalone users as `name:hash` (from `dashapp hash-password`): browsers get a sign-in "
+        "page, scripts may send HTTP Basic credentials.",
+        "(none)",
+    )
+    admins: tuple[str, ...] = setting(
+        (), _words, "User names that may cancel anyone's jobs.", "(none)"
+    )
+    session_hours: float = setting(
+        12.0,
+        _floats(0.05, 24 * 90),
+        "How long a sign-in on the sign-in page lasts (standalone users).",
+        "12",
+    )
 
     def __post_init__(self) -> None:
         """Fill defaults that depend on the data directory."""
@@ -232,37 +351,7 @@ class Settings:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Build settings from ``DASHAPP_*`` variables, raising SettingsError on a bad value."""
         env = os.environ if environ is None else environ
-        parsers: dict[str, Callable[[str, str], Any]] = {
-            "data_dir": lambda n, r: Path(r.strip() or "data"),
-            "database_url": _parse_db_url,
-            "state_url": _parse_db_url,
-            "host": _parse_host,
-            "port": lambda n, r: _parse_int(n, r, 1, 65535),
-            "workers": lambda n, r: _parse_int(n, r, 1, 64),
-            "threads": lambda n, r: _parse_int(n, r, 1, 64),
-            "url_prefix": _parse_prefix,
-            "frame_ancestors": _parse_origins,
-            "secret_key": lambda n, r: r,
-            "demo_rows": lambda n, r: _parse_int(n, r, 1000, 100_000_000),
-            "demo_autocreate": _parse_bool,
-            "statement_timeout_s": lambda n, r: _parse_float(n, r, 0.1, 3600),
-            "log_level": lambda n, r: _parse_choice(n, r, LOG_LEVELS),
-            "max_jobs": lambda n, r: _parse_int(n, r, 1, 64),
-            "data_allow": _parse_patterns,
-            "data_deny": _parse_patterns,
-            "upload_max_mb": lambda n, r: _parse_float(n, r, 0.1, 1024),
-            "upload_max_megapixels": lambda n, r: _parse_float(n, r, 0.1, 1000),
-            "preview_max_px": lambda n, r: _parse_int(n, r, 64, 8192),
-            "upload_idle_hours": lambda n, r: _parse_float(n, r, 0.01, 24 * 365),
-            "celery_broker": _parse_redis_url,
-            "trusted_proxies": _parse_networks,
-            "user_header": _parse_header_name,
-            "users": _parse_users,
-            "admins": lambda n, r: tuple(x for x in re.split(r"[\s,]+", r.strip()) if x),
-            "session_hours": lambda n, r: _parse_float(n, r, 0.05, 24 * 90),
-        }
-        known = {f.name for f in fields(cls)}
-        assert set(parsers) == known, "every setting needs a parser"
+        known = {f.name: f for f in fields(cls)}
         unknown = sorted(
             k for k in env if k.startswith(PREFIX) and k[len(PREFIX) :].lower() not in known
         )
@@ -273,101 +362,18 @@ class Settings:
                 + ")"
             )
         values: dict[str, Any] = {}
-        for name, parse in parsers.items():
+        for name, spec in known.items():
             raw = env.get(PREFIX + name.upper())
             if raw is not None and raw.strip() != "":
-                values[name] = parse(name.upper(), raw)
+                values[name] = spec.metadata["parse"](name.upper(), raw)
         return cls(**values)
 
 
-SETTINGS_DOC: tuple[tuple[str, str, str], ...] = (
-    ("DASHAPP_DATA_DIR", "./data", "Demo database, caches, uploads, artifacts."),
-    (
-        "DASHAPP_DATABASE_URL",
-        "sqlite:///<data dir>/demo.sqlite",
-        "The database the Data page browses. `postgresql://` uses psycopg2.",
-    ),
-    (
-        "DASHAPP_STATE_URL",
-        "sqlite:///<data dir>/state.sqlite",
-        "The app's own state (jobs, ...). SQLite or PostgreSQL.",
-    ),
-    ("DASHAPP_HOST", "127.0.0.1", "Address gunicorn and the dev server listen on."),
-    ("DASHAPP_PORT", "8050", "Port (1-65535)."),
-    ("DASHAPP_WORKERS", "2", "gunicorn worker processes (1-64)."),
-    ("DASHAPP_THREADS", "4", "Threads per gunicorn worker (1-64)."),
-    (
-        "DASHAPP_URL_PREFIX",
-        "/",
-        "Path prefix the whole app is served under, e.g. `/tools/dashapp/`.",
-    ),
-    (
-        "DASHAPP_FRAME_ANCESTORS",
-        "'self'",
-        "Origins allowed to frame the app (CSP frame-ancestors), space or comma separated.",
-    ),
-    (
-        "DASHAPP_SECRET_KEY",
-        "generated once into <data dir>/secret_key",
-        "Signs session cookies; must be the same for every worker.",
-    ),
-    ("DASHAPP_DEMO_ROWS", "1000000", "Rows of the demo database's large table (`events`)."),
-    (
-        "DASHAPP_DEMO_AUTOCREATE",
-        "true",
-        "Build the demo database on first start when the default database is used.",
-    ),
-    ("DASHAPP_STATEMENT_TIMEOUT_S", "10", "Time limit of one query to the browsed database."),
-    ("DASHAPP_LOG_LEVEL", "info", "debug, info, warning or error."),
-    ("DASHAPP_MAX_JOBS", "2", "Training jobs running at once; more wait, visibly queued."),
-    (
-        "DASHAPP_DATA_ALLOW",
-        "(all)",
-        "Comma-separated `schema.table` globs the Data page may show, e.g. `public.*`.",
-    ),
-    (
-        "DASHAPP_DATA_DENY",
-        "(none)",
-        "Globs hidden from the Data page, applied after the allow list.",
-    ),
-    ("DASHAPP_UPLOAD_MAX_MB", "25", "Largest image file the Compositor accepts, in MB."),
-    (
-        "DASHAPP_UPLOAD_MAX_MEGAPIXELS",
-        "60",
-        "Most pixels an upload may decode to (checked before decoding).",
-    ),
-    ("DASHAPP_PREVIEW_MAX_PX", "1600", "Longest side of the previews sent to the browser."),
-    (
-        "DASHAPP_CELERY_BROKER",
-        "(none: jobs run on the web host)",
-        "Redis URL; background callbacks then run on Celery workers "
-        "(`celery -A dashapp.worker:celery worker`).",
-    ),
-    (
-        "DASHAPP_TRUSTED_PROXIES",
-        "(none)",
-        "Reverse-proxy addresses or networks whose `X-Forwarded-*` and user headers are trusted.",
-    ),
-    (
-        "DASHAPP_USER_HEADER",
-        "(none)",
-        "Header carrying the portal's authenticated user name, e.g. `X-Forwarded-User`.",
-    ),
-    (
-        "DASHAPP_USERS",
-        "(none)",
-        "Standalone users as `name:hash` (from `dashapp hash-password`): browsers get a sign-in "
-        "page, scripts may send HTTP Basic credentials.",
-    ),
-    ("DASHAPP_ADMINS", "(none)", "User names that may cancel anyone's jobs."),
-    (
-        "DASHAPP_SESSION_HOURS",
-        "12",
-        "How long a sign-in on the sign-in page lasts (standalone users).",
-    ),
-    (
-        "DASHAPP_UPLOAD_IDLE_HOURS",
-        "24",
-        "Compositor uploads of a browser idle this long are deleted.",
-    ),
-)
+def settings_doc() -> tuple[tuple[str, str, str], ...]:
+    """``(variable, default as shown, meaning)`` of every setting, in declaration order."""
+    return tuple(
+        (PREFIX + f.name.upper(), f.metadata["shown"], f.metadata["doc"]) for f in fields(Settings)
+    )
+
+
+SETTINGS_DOC = settings_doc()

@@ -28,10 +28,9 @@ from dashapp.data.catalog import (
     explain_db_error,
     is_schema_change,
 )
+from dashapp.data.filters import FilterBuilder, GridRequestError
 from dashapp.data.grid_query import (
     Block,
-    FilterBuilder,
-    GridRequestError,
     GridView,
     after_row,
     count_view,

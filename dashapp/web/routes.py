@@ -8,8 +8,9 @@ from collections.abc import Iterator, Mapping
 from flask import Flask, Response, request, send_file, stream_with_context
 
 from dashapp.data.catalog import CatalogError, DataUnavailable
-from dashapp.data.grid_query import GridRequestError, parse_query
+from dashapp.data.filters import GridRequestError
 from dashapp.data.grid_service import iter_csv
+from dashapp.data.links import parse_query
 from dashapp.deps import Deps
 from jobs import service as jobs_service
 

@@ -9,6 +9,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from werkzeug.datastructures import Headers
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.security import check_password_hash
 
@@ -72,7 +73,7 @@ def basic_user(authorization: str | None, users: Mapping[str, str]) -> str | Non
 
 def identify(
     environ: Mapping[str, Any],
-    headers: Mapping[str, str],
+    headers: Mapping[str, str] | Headers,
     *,
     user_header: str,
     users: Mapping[str, str],

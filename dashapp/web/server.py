@@ -6,7 +6,7 @@ import contextlib
 import os
 import secrets
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,8 +20,10 @@ from flask import (
     redirect,
     request,
 )
+from flask.typing import ResponseReturnValue
 from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response as BaseResponse
 
 from dashapp.deps import Deps
 from dashapp.identity import ANONYMOUS, Identity
@@ -42,7 +44,7 @@ def load_secret_key(settings: Settings) -> str:
     return path.read_text().strip()
 
 
-def content_security_policy(settings: Settings, script_hashes: list[str]) -> str:
+def content_security_policy(settings: Settings, script_hashes: Sequence[str]) -> str:
     """The CSP Dash, Plotly and AG Grid run under: our own scripts plus Dash's inline ones.
 
     ``'unsafe-eval'`` is absent: nothing on our pages evaluates strings (AG Grid value
@@ -67,7 +69,7 @@ def content_security_policy(settings: Settings, script_hashes: list[str]) -> str
     )
 
 
-def security_headers(settings: Settings, script_hashes: list[str]) -> dict[str, str]:
+def security_headers(settings: Settings, script_hashes: Sequence[str]) -> dict[str, str]:
     """Headers sent with every response."""
     return {
         "Content-Security-Policy": content_security_policy(settings, script_hashes),
@@ -150,7 +152,7 @@ def install_auth(server: Flask, settings: Settings) -> None:
         )
 
     @server.before_request
-    def _who() -> Response | None:
+    def _who() -> BaseResponse | None:
         if request.path in open_paths:
             return None
         ident = security.identify(
@@ -167,7 +169,7 @@ def install_auth(server: Flask, settings: Settings) -> None:
         return None
 
 
-def refuse(prefix: str) -> Response:
+def refuse(prefix: str) -> BaseResponse:
     """No valid user: a browser opening a page goes to the sign-in page, a script gets 401."""
     if request.method == "GET" and "text/html" in request.headers.get("Accept", ""):
         return redirect(signin.login_url(prefix, request.full_path.rstrip("?")), 303)
@@ -194,7 +196,7 @@ class Frontend:
     catchall_endpoint: str
     is_known_path: Callable[[str], bool]
     # The hashes of the inline scripts the CSP allows (known once the front end is set up).
-    script_hashes: Callable[[], list[str]]
+    script_hashes: Callable[[], Sequence[str]]
     # Errors meaning "no such script" (404) and "a forged page path" (400).
     not_found_errors: tuple[type[Exception], ...] = ()
     malformed_errors: tuple[type[Exception], ...] = ()
@@ -209,7 +211,7 @@ def install(server: Flask, deps: Deps, front: Frontend) -> None:
     server.config["MAX_CONTENT_LENGTH"] = request_limit(settings)
 
     @server.errorhandler(Exception)
-    def _unexpected(exc: Exception) -> tuple[Response, int] | Exception:
+    def _unexpected(exc: Exception) -> ResponseReturnValue:
         """No traceback ever reaches the browser; a malformed callback request is a 400."""
         if isinstance(exc, HTTPException):
             return exc

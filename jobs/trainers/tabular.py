@@ -58,7 +58,7 @@ def resolve(info: TableInfo, p: dict[str, Any]) -> tuple[list[str], dict[str, st
 def check(p: dict[str, Any], catalog: Catalog | None) -> dict[str, str]:
     """Validate the table, columns and filter against the browsed database, before queueing."""
     from dashapp.data.catalog import CatalogError, DataUnavailable
-    from dashapp.data.grid_query import FilterBuilder, GridRequestError
+    from dashapp.data.filters import FilterBuilder, GridRequestError
 
     if catalog is None:
         return {"table": "no database to read from"}

@@ -12,7 +12,8 @@ from PIL import Image
 
 from dashapp.db import make_engine
 from jobs.runner import mark_lost, start_process
-from jobs.store import CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, JobStore, ensure_schema
+from jobs.schema import ensure_schema
+from jobs.store import CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, JobStore
 
 TINY = {"epochs": 2, "samples": 240, "batch_size": 32}
 

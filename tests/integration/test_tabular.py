@@ -11,8 +11,9 @@ from dashapp.data.catalog import Catalog
 from dashapp.data.demo_data import DemoSizes, ensure_sqlite
 from dashapp.db import make_engine
 from jobs.runner import start_process
+from jobs.schema import ensure_schema
 from jobs.service import launch
-from jobs.store import FAILED, SUCCEEDED, JobStore, ensure_schema
+from jobs.store import FAILED, SUCCEEDED, JobStore
 
 LOGINS = {"plan": {"filterType": "text", "type": "equals", "filter": "pro"}}
 

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import event
 
 from dashapp.data.catalog import Catalog, CatalogError
-from dashapp.data.grid_query import GridRequestError
+from dashapp.data.filters import GridRequestError
 from dashapp.data.grid_service import fetch_block
 from dashapp.db import make_engine
 from tests.grid_fixtures import TABLE, build_mixed

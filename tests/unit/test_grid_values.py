@@ -20,8 +20,8 @@ from sqlalchemy import (
     Text,
 )
 
-from dashapp.data.grid_query import parse_query
 from dashapp.data.json_values import column_shaper, shape_rows, to_json_value
+from dashapp.data.links import parse_query
 
 
 @pytest.mark.parametrize(

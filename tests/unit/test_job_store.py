@@ -6,7 +6,8 @@ import pytest
 from sqlalchemy import text
 
 from dashapp.db import make_engine
-from jobs.store import JobStore, ensure_schema
+from jobs.schema import ensure_schema
+from jobs.store import JobStore
 
 OLD_JOBS = """CREATE TABLE jobs (
     id VARCHAR(32) PRIMARY KEY, trainer VARCHAR(80) NOT NULL, params TEXT NOT NULL,

@@ -1,0 +1,120 @@
+"""The job tables of the app's state database (their history is in dashapp's migrations)."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    Engine,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    inspect,
+    text,
+)
+from sqlalchemy.exc import OperationalError
+
+metadata = MetaData()
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("trainer", String(80), nullable=False),
+    Column("params", Text, nullable=False),
+    Column("user", String(120), nullable=False),
+    Column("status", String(12), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("started_at", DateTime),
+    Column("finished_at", DateTime),
+    Column("heartbeat_at", DateTime),
+    Column("device", String(40)),
+    Column("pid", Integer),
+    Column("host", String(255)),  # where the job's process runs (pids mean nothing elsewhere)
+    Column("progress", Text),
+    Column("error", Text),
+    Column("traceback", Text),
+    Column("cancel_requested", Boolean, nullable=False, default=False),
+    Column("weights_path", Text),
+    # Bumped with every metric, log line and artifact: a poll reads one row to know
+    # whether anything beyond the progress changed.
+    Column("revision", Integer, nullable=False, default=0),
+    Index("ix_jobs_created_at", "created_at"),
+)
+job_metrics = Table(
+    "job_metrics",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("job_id", String(32), ForeignKey("jobs.id"), nullable=False, index=True),
+    Column("step", Integer, nullable=False),
+    Column("name", String(80), nullable=False),
+    Column("value", Float, nullable=False),
+)
+job_logs = Table(
+    "job_logs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("job_id", String(32), ForeignKey("jobs.id"), nullable=False, index=True),
+    Column("at", DateTime, nullable=False),
+    Column("line", Text, nullable=False),
+)
+job_artifacts = Table(
+    "job_artifacts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("job_id", String(32), ForeignKey("jobs.id"), nullable=False, index=True),
+    Column("name", String(200), nullable=False),
+    Column("path", Text, nullable=False),
+    Column("step", Integer, nullable=False),
+    Column("at", DateTime, nullable=False),
+)
+
+
+# The bytes of each artifact and of the weights, so that any web or worker node serves
+# them from the shared database (the files under the data directory are a local copy).
+job_files = Table(
+    "job_files",
+    metadata,
+    Column("job_id", String(32), ForeignKey("jobs.id"), primary_key=True),
+    Column("name", String(200), primary_key=True),
+    Column("data", LargeBinary, nullable=False),
+)
+
+
+def add_missing_columns(engine: Engine) -> list[str]:
+    """Add columns that this version's tables have and the database's lack (additive only).
+
+    The state database outlives app versions; a new nullable column is added in place
+    instead of failing every query. Returns ``table.column`` for each one added.
+    """
+    added = []
+    existing = inspect(engine)
+    for table in metadata.sorted_tables:
+        have = {c["name"] for c in existing.get_columns(table.name)}
+        for column in table.columns:
+            if column.name in have or not column.nullable:
+                continue
+            kind = column.type.compile(dialect=engine.dialect)
+            name = engine.dialect.identifier_preparer.quote(column.name)
+            with engine.begin() as conn:
+                conn.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {name} {kind}"))
+            added.append(f"{table.name}.{column.name}")
+    return added
+
+
+def ensure_schema(engine: Engine) -> None:
+    """Create the state tables that are missing and add new columns (once, at start-up)."""
+    try:
+        metadata.create_all(engine)
+    except OperationalError as exc:
+        # Another process created the tables between our check and our CREATE.
+        if "already exists" not in str(exc):
+            raise
+        metadata.create_all(engine)
+    add_missing_columns(engine)
