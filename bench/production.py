@@ -175,11 +175,13 @@ def main() -> None:
         print(f"   ratio {app_r['rps'] / bare_r['rps']:.2f}  (target >= 0.7, 0 errors)")
 
         from dashapp.db import make_engine
+        from dashapp.migrations import upgrade
         from jobs.runner import start_process
         from jobs.store import RUNNING, JobStore
 
         state_url = f"sqlite:///{data}/state.sqlite"
         store = JobStore(make_engine(state_url))
+        upgrade(store.engine)
         job_id = store.create("shapes-cnn", {"epochs": 50, "samples": 5000}, "bench")
         job = start_process(state_url, Path(data), job_id)
         while store.get(job_id).status != RUNNING:

@@ -41,6 +41,7 @@ def p50(xs: list[float]) -> float:
 def reporting_overhead(repeat: int) -> None:
     """Figure 0: the image trainer with full reporting vs the same loop with reporting off."""
     from dashapp.db import make_engine
+    from dashapp.migrations import upgrade
     from jobs import registry
     from jobs.params import validate
     from jobs.reporter import Reporter, SilentReporter
@@ -51,6 +52,7 @@ def reporting_overhead(repeat: int) -> None:
     assert not errors
     with tempfile.TemporaryDirectory() as tmp:
         store = JobStore(make_engine(f"sqlite:///{tmp}/state.sqlite"))
+        upgrade(store.engine)
         on, off = [], []
         for i in range(repeat):
             for silent in (False, True) if i % 2 else (True, False):
@@ -73,6 +75,7 @@ def reporting_overhead(repeat: int) -> None:
 def cancel_latency(repeat: int) -> None:
     """Figure 0b: Cancel request -> job marked cancelled (its process stopped), real jobs."""
     from dashapp.db import make_engine
+    from dashapp.migrations import upgrade
     from jobs.runner import start_process
     from jobs.store import CANCELLED, RUNNING, JobStore
 
@@ -80,6 +83,7 @@ def cancel_latency(repeat: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{tmp}/state.sqlite"
         store = JobStore(make_engine(url))
+        upgrade(store.engine)
         for _ in range(repeat):
             job_id = store.create("shapes-cnn", {"epochs": 50, "samples": 3000}, "bench")
             proc = start_process(url, Path(tmp), job_id)

@@ -24,10 +24,10 @@ from components.pages import ALL_PAGES, NOT_FOUND, import_page_modules, is_known
 from dashapp.data.demo_data import DemoSizes, ensure_sqlite
 from dashapp.db import make_engine
 from dashapp.deps import Deps
+from dashapp.migrations import require_head, upgrade
 from dashapp.settings import Settings
 from dashapp.web import server, signin
 from jobs.registry import load as load_trainers
-from jobs.schema import ensure_schema
 
 log = logging.getLogger(__name__)
 DEPS_KEY = "DASHAPP_DEPS"
@@ -41,13 +41,17 @@ def assets_dir() -> Path:
 
 
 def prepare_data(settings: Settings) -> None:
-    """Create the data directory, the demo database when it is browsed, the state schema."""
+    """Create the data directory, the demo database when it is browsed, the state schema.
+
+    Raises ``dashapp.migrations.SchemaError`` (a one-line message) when the state database
+    does not fit this code and may not be upgraded here.
+    """
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     if settings.uses_demo_db and settings.demo_autocreate:
         ensure_sqlite(settings.demo_db_path, DemoSizes(events=settings.demo_rows))
     engine = make_engine(settings.state_url)
     try:
-        ensure_schema(engine)
+        (upgrade if settings.auto_migrate else require_head)(engine)
     finally:
         engine.dispose()
 

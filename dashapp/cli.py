@@ -22,12 +22,22 @@ def _settings() -> Settings:
         raise SystemExit(2) from None
 
 
+def _prepare(settings: Settings) -> None:
+    """The data folder and the state schema; a schema that does not fit ends with one line."""
+    from dashapp.app import prepare_data
+    from dashapp.migrations import SchemaError
+
+    try:
+        prepare_data(settings)
+    except SchemaError as exc:
+        sys.stderr.write(f"dashapp: {exc}\n")
+        raise SystemExit(2) from None
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """Serve the app with gunicorn (the production way)."""
     settings = _settings()
-    from dashapp.app import prepare_data
-
-    prepare_data(settings)
+    _prepare(settings)
     gunicorn = shutil.which("gunicorn") or os.path.join(os.path.dirname(sys.executable), "gunicorn")
     argv = [gunicorn, "--config", "python:dashapp.gunicorn_conf", *args.gunicorn_args]
     argv.append("dashapp.wsgi:server")
@@ -42,6 +52,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_dev(args: argparse.Namespace) -> int:
     """Serve the app with Dash's debug server (reloads on code changes)."""
     settings = _settings()
+    _prepare(settings)
     from dashapp.app import create_app
 
     app = create_app(settings)
@@ -86,6 +97,32 @@ def cmd_demo_db(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_db(args: argparse.Namespace) -> int:
+    """``db upgrade``: migrate the state database to this code; ``db current``: say where it is."""
+    from dashapp import migrations
+    from dashapp.db import make_engine
+
+    settings = _settings()
+    engine = make_engine(settings.state_url)
+    shown = engine.url.render_as_string(hide_password=True)
+    try:
+        before = migrations.current(engine)
+        if args.action == "current":
+            head = migrations.head()
+            state = "up to date" if before == head else "needs `dashapp db upgrade`"
+            print(f"{shown}: at {before or '(none)'}; this code's head is {head} ({state})")
+            migrations.check(before)
+            return 0
+        after = migrations.upgrade(engine)
+        print(f"{shown}: {before or '(none)'} -> {after}")
+        return 0
+    except migrations.SchemaError as exc:
+        sys.stderr.write(f"dashapp: {exc}\n")
+        return 2
+    finally:
+        engine.dispose()
+
+
 def cmd_hash_password(args: argparse.Namespace) -> int:
     """Print a password hash for DASHAPP_USERS (the password is read, never an argument)."""
     import getpass
@@ -121,6 +158,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--rows", type=int, help="rows of the large events table")
     demo.add_argument("--force", action="store_true", help="rebuild even if current")
     demo.set_defaults(func=cmd_demo_db)
+    db = sub.add_parser("db", help="the state database's schema (migrations)")
+    db.add_argument("action", choices=("upgrade", "current"), help="upgrade to head, or show")
+    db.set_defaults(func=cmd_db)
     hashing = sub.add_parser("hash-password", help="hash a password for DASHAPP_USERS")
     hashing.add_argument("user", nargs="?", help="print name:hash, ready for DASHAPP_USERS")
     hashing.set_defaults(func=cmd_hash_password)
@@ -130,6 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``dashapp`` console script."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # we say what changed ourselves
     args = build_parser().parse_args(argv)
     return int(args.func(args))
 

@@ -34,7 +34,12 @@ control_socket_disable = True
 
 
 def on_starting(server: Any) -> None:
-    """Build the demo database once in the master, before any worker starts."""
+    """Build the demo database and migrate the state once in the master, before any worker."""
     from dashapp.app import prepare_data
+    from dashapp.migrations import SchemaError
 
-    prepare_data(_settings)
+    try:
+        prepare_data(_settings)
+    except SchemaError as exc:
+        sys.stderr.write(f"dashapp: {exc}\n")
+        sys.exit(2)

@@ -312,6 +312,13 @@ class Settings:
     admins: tuple[str, ...] = setting(
         (), _words, "User names that may cancel anyone's jobs.", "(none)"
     )
+    auto_migrate: bool = setting(
+        True,
+        _parse_bool,
+        "Upgrade the state database's schema at start-up (one node at a time); off: refuse "
+        "to start until `dashapp db upgrade` has run.",
+        "true",
+    )
     session_hours: float = setting(
         12.0,
         _floats(0.05, 24 * 90),

@@ -6,7 +6,6 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
-    Engine,
     Float,
     ForeignKey,
     Index,
@@ -16,10 +15,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    inspect,
-    text,
 )
-from sqlalchemy.exc import OperationalError
 
 metadata = MetaData()
 jobs = Table(
@@ -85,36 +81,3 @@ job_files = Table(
     Column("name", String(200), primary_key=True),
     Column("data", LargeBinary, nullable=False),
 )
-
-
-def add_missing_columns(engine: Engine) -> list[str]:
-    """Add columns that this version's tables have and the database's lack (additive only).
-
-    The state database outlives app versions; a new nullable column is added in place
-    instead of failing every query. Returns ``table.column`` for each one added.
-    """
-    added = []
-    existing = inspect(engine)
-    for table in metadata.sorted_tables:
-        have = {c["name"] for c in existing.get_columns(table.name)}
-        for column in table.columns:
-            if column.name in have or not column.nullable:
-                continue
-            kind = column.type.compile(dialect=engine.dialect)
-            name = engine.dialect.identifier_preparer.quote(column.name)
-            with engine.begin() as conn:
-                conn.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {name} {kind}"))
-            added.append(f"{table.name}.{column.name}")
-    return added
-
-
-def ensure_schema(engine: Engine) -> None:
-    """Create the state tables that are missing and add new columns (once, at start-up)."""
-    try:
-        metadata.create_all(engine)
-    except OperationalError as exc:
-        # Another process created the tables between our check and our CREATE.
-        if "already exists" not in str(exc):
-            raise
-        metadata.create_all(engine)
-    add_missing_columns(engine)

@@ -49,6 +49,8 @@ def gunicorn_logconfig(level: str) -> dict[str, Any]:
         "loggers": {
             "gunicorn.error": {"level": level.upper(), "handlers": [], "propagate": True},
             "gunicorn.access": {"level": "WARNING", "handlers": [], "propagate": True},
+            # Alembic narrates every start-up; dashapp.migrations logs what it changed.
+            "alembic": {"level": "WARNING", "handlers": [], "propagate": True},
         },
     }
 

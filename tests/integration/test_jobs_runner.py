@@ -11,8 +11,8 @@ import pytest
 from PIL import Image
 
 from dashapp.db import make_engine
+from dashapp.migrations import upgrade
 from jobs.runner import mark_lost, start_process
-from jobs.schema import ensure_schema
 from jobs.store import CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, JobStore
 
 TINY = {"epochs": 2, "samples": 240, "batch_size": 32}
@@ -21,7 +21,7 @@ TINY = {"epochs": 2, "samples": 240, "batch_size": 32}
 @pytest.fixture
 def store(tmp_path: Path) -> JobStore:
     engine = make_engine(f"sqlite:///{tmp_path / 'state.sqlite'}")
-    ensure_schema(engine)
+    upgrade(engine)
     return JobStore(engine)
 
 

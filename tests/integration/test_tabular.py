@@ -10,8 +10,8 @@ import pytest
 from dashapp.data.catalog import Catalog
 from dashapp.data.demo_data import DemoSizes, ensure_sqlite
 from dashapp.db import make_engine
+from dashapp.migrations import upgrade
 from jobs.runner import start_process
-from jobs.schema import ensure_schema
 from jobs.service import launch
 from jobs.store import FAILED, SUCCEEDED, JobStore
 
@@ -28,7 +28,7 @@ def demo(tmp_path_factory) -> str:
 @pytest.fixture
 def store(tmp_path: Path) -> JobStore:
     engine = make_engine(f"sqlite:///{tmp_path / 'state.sqlite'}")
-    ensure_schema(engine)
+    upgrade(engine)
     return JobStore(engine)
 
 

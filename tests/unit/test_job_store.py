@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import text
 
 from dashapp.db import make_engine
-from jobs.schema import ensure_schema
+from dashapp.migrations import upgrade
 from jobs.store import JobStore
 
 OLD_JOBS = """CREATE TABLE jobs (
@@ -34,7 +34,7 @@ def test_js001_a_state_database_from_an_older_version_is_upgraded(backend, tmp_p
                 " FALSE, NULL, 0)"
             )
         )
-    ensure_schema(engine)  # adds jobs.host and creates the tables that are missing
+    upgrade(engine)  # adds jobs.host and creates the tables that are missing
     store = JobStore(engine)
     old = store.get("old1")
     assert old.user == "ann"
@@ -44,5 +44,5 @@ def test_js001_a_state_database_from_an_older_version_is_upgraded(backend, tmp_p
     assert store.get(new).host == "node-a"
     store.put_file(new, "a.png", b"x")
     assert store.file(new, "a.png") == b"x"
-    ensure_schema(engine)  # a second start changes nothing
+    upgrade(engine)  # a second start changes nothing
     engine.dispose()
