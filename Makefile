@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 # project install below then finds the pin satisfied instead of pulling a CUDA build.
 TORCH ?= torch==2.13.0
 
-.PHONY: run dev demo-db test lint format screenshots bench clean install install-dev chromium
+.PHONY: run dev demo-db test lint format screenshots bench clean install install-dev system-packages
 
 run: install
 	$(BIN)/dashapp run
@@ -19,7 +19,7 @@ dev: install
 demo-db: install
 	$(BIN)/dashapp demo-db
 
-test: install-dev chromium lint
+test: install-dev system-packages lint
 	$(BIN)/pytest
 
 lint: install-dev
@@ -32,14 +32,14 @@ format: install-dev
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-screenshots: install-dev chromium
+screenshots: install-dev system-packages
 	DASHAPP_SCREENSHOTS=docs/screenshots $(BIN)/pytest tests/browser/test_smoke.py tests/browser/test_compositor.py -k 'bs001 or bc001' -q
 
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
-chromium:
-	bash .ci/install-chromium
+system-packages:
+	bash .ci/install-system-packages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
