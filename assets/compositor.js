@@ -1,6 +1,6 @@
 /* Compositor: the drag itself runs here, in the browser, with no request to the server.
- * dragGeometry mirrors dashapp/composition.py:drag_geometry (a browser test checks both
- * agree). */
+ * dragGeometry mirrors dashapp/compositor/composition.py:drag_geometry (a browser test
+ * checks both agree). */
 (function () {
   "use strict";
   var SNAP_FRACTION = 0.01;
@@ -64,6 +64,12 @@
     return selected
       ? { color: "#0d6efd", width: 2, dash: "solid" }
       : { color: "rgba(128,128,128,0.8)", width: 1, dash: "dot" };
+  }
+
+  // A stored composition's revision, as dashapp/compositor/model.py:revision reads it.
+  function revision(comp) {
+    var rev = comp && comp.rev;
+    return (typeof rev === "number" && Number.isInteger(rev)) ? rev : 0;
   }
 
   function sizeNote(bytes, max) {
@@ -156,6 +162,15 @@
         if (!data || !data.ids) return noUpdate(6);
         var focused = document.activeElement && document.activeElement.id;
         return data.ids.map(function (id, i) { return id === focused ? nu : data.values[i]; });
+      },
+      // The stored composition changed: ask the server to draw it only when the page does
+      // not show that revision yet (page load, restore from localStorage). An action's answer
+      // carries its own view and the revision it shows, so it costs no second request.
+      viewGate: function (ts, comp, shownRev) {
+        if (typeof shownRev === "number" && shownRev === revision(comp)) {
+          return window.dash_clientside.no_update;
+        }
+        return Date.now() + Math.random();
       },
       dragGeometry: dragGeometry
     }

@@ -1,318 +1,166 @@
-"""Compositor callbacks: thin adapters over ``dashapp.compositor.composition`` and the upload store.
+"""Compositor callbacks: thin adapters over ``dashapp.compositor.actions``.
 
-The drag itself is a clientside callback (``assets/compositor.js``): moving or
-resizing a layer makes no request; its result waits in the GEOM store and is
-folded in by the next server action.
+One user action is one request: ``_act`` answers with the stores and all the page shows.
+``_view`` draws only a stored composition the page does not show yet (page load, restore
+from localStorage, ``?artifact=``), asked for by a clientside gate that compares revisions.
+The drag makes no request (``assets/compositor.js``); the next action folds it in.
 """
 
 from __future__ import annotations
 
-import json
-import time
+import functools
 from typing import Any
 
 from dash import ClientsideFunction, Dash, Input, Output, State, ctx, html, no_update
 from dash.exceptions import PreventUpdate
 
 from components import compositor as view_parts
+from components.compositor import BUTTONS, FIELDS
 from components.ids import Compositor as C
-from dashapp.compositor import actions as actions
-from dashapp.compositor import composition, render
-from dashapp.compositor.actions import Outcome
-from dashapp.compositor.composition import Comp, CompositionError
-from dashapp.compositor.imaging import ImageRejected
-from dashapp.compositor.upload_store import UploadStore
+from dashapp.compositor import actions
+from dashapp.compositor.model import BACKGROUND, LAYERS, MAIN, PageState, Refused, Step
 from dashapp.deps import Deps
 from jobs import service as jobs_service
 
-BUTTONS = {
-    C.DELETE: "delete",
-    C.DUPLICATE: "duplicate",
-    C.FORWARD: "forward",
-    C.BACKWARD: "backward",
-    C.FLIP_H: "flip_h",
-    C.FLIP_V: "flip_v",
-    C.ROTATE: "rotate",
-}
-FIELDS = {C.NAME: "rename", C.X: "x", C.Y: "y", C.W: "w", C.H: "h", C.OPACITY: "opacity"}
 # Where each kind of message is shown.
-TARGETS = {
-    actions.MAIN: C.MESSAGE,
-    actions.BACKGROUND: C.BG_MESSAGE,
-    actions.LAYERS: C.LAYER_MESSAGE,
+MESSAGES = {MAIN: C.MESSAGE, BACKGROUND: C.BG_MESSAGE, LAYERS: C.LAYER_MESSAGE}
+COMP, HIST, GEOM = (C.COMP, "data"), (C.HIST, "data"), (C.GEOM, "data")
+# What shows a composition: both the action and the page-load view answer with these.
+VIEW = {
+    "figure": (C.CANVAS, "figure"),
+    "canvas_style": (C.CANVAS, "style"),
+    "empty_style": (C.CANVAS_EMPTY, "style"),
+    "layers": (C.LAYERS, "children"),
+    "fields": (C.FIELD_VALUES, "data"),
+    "disabled": (C.CONTROLS, "disabled"),
+    "bg_info": (C.BG_INFO, "children"),
+    "limits": (C.LIMITS, "data"),
+    "artifacts": (C.ARTIFACT, "options"),
+    "shown_rev": (C.SHOWN_REV, "data"),
 }
-
-
-def note(text: str, kind: str = "danger") -> html.Div:
-    """A short message in the colour of its kind (danger, success, warning)."""
-    return html.Div(text, className=f"text-{kind}")
-
-
-def shown(messages: list[actions.Message]) -> list[html.Div]:
-    """Messages of an action as page elements."""
-    return [note(text, kind) for text, kind in messages]
+# What triggers an action, and the page state it reads (by name).
+ACT_TRIGGERS = [
+    *((cid, "data") for cid in (C.BG_PENDING, C.LAYER_PENDING, C.SELECT)),
+    (C.ARTIFACT_ADD, "n_clicks"),
+    (C.RECIPE_UPLOAD, "contents"),
+    *((cid, "n_clicks") for cid in (C.UNDO, C.REDO, *BUTTONS)),
+    *((cid, event) for cid in FIELDS for event in ("n_submit", "n_blur")),
+]
+ACT_STATE = {"comp": COMP, "hist": HIST, "geom": GEOM, **{cid: (cid, "value") for cid in FIELDS}}
+ACT_STATE |= {
+    "bg_pending": (C.BG_PENDING, "data"),
+    "layer_pending": (C.LAYER_PENDING, "data"),
+    "select": (C.SELECT, "data"),
+    "artifact": (C.ARTIFACT, "value"),
+    "recipe": (C.RECIPE_UPLOAD, "contents"),
+    "keep_aspect": (C.KEEP_ASPECT, "value"),
+}
 
 
 def act(
     deps: Deps, trigger: Any, values: dict[str, Any], comp_raw: Any, hist: Any, geom: Any
 ) -> tuple[Any, ...]:
-    """Apply the action named by ``trigger``: (comp, hist, geom, message, bg and layer notes)."""
-    store = deps.upload_store
-    comp, notes = composition.sanitize(comp_raw, store)
-    comp = composition.merge_geometry(comp, geom)
-    store.touch(comp["session"])
-    try:
-        outcome = _dispatch(deps, store, trigger, values, comp, hist)
-    except actions.NothingToDo:
-        raise PreventUpdate from None
-    except (CompositionError, ImageRejected) as exc:
-        return (no_update, no_update, no_update, note(str(exc)), no_update, no_update)
-    if outcome is None or (outcome.comp == comp and not outcome.messages):
+    """Apply the action ``trigger`` names: (comp, hist, geom, the three messages, *VIEW)."""
+    step = dispatch(deps, trigger, values, PageState(comp_raw, hist, geom))
+    if step is None:
         raise PreventUpdate
-    new_hist: Any = no_update
-    if outcome.new_hist is not None:
-        new_hist = outcome.new_hist
-    elif outcome.history and (outcome.comp["layers"], outcome.comp["bg"]) != (
-        comp["layers"],
-        comp["bg"],
-    ):
-        new_hist = composition.push(hist, comp)
-    messages = {
-        C.MESSAGE: note(" ".join(notes), "warning") if notes else "",
-        C.BG_MESSAGE: no_update,
-        C.LAYER_MESSAGE: no_update,
-    }
-    messages.update({TARGETS[k]: shown(v) for k, v in outcome.messages.items()})
-    # The drag's pending boxes are folded in, so GEOM is cleared whenever it held any;
-    # the revision makes the store change (and the view redraw) even when an undo lands
-    # on the very state the store already holds.
-    raw = dict(comp_raw) if isinstance(comp_raw, dict) else {}
-    rev = raw.pop("rev", None)
-    changed = outcome.comp != raw or bool(geom)
-    written = {**outcome.comp, "rev": (rev if isinstance(rev, int) else 0) + 1}
-    return (
-        written if changed else no_update,
-        new_hist,
-        None if changed else no_update,
-        messages[C.MESSAGE],
-        messages[C.BG_MESSAGE],
-        messages[C.LAYER_MESSAGE],
-    )
+    comp, hist = (no_update if v is None else v for v in (step.comp, step.hist))
+    geom = None if step.clear_geom else no_update
+    return (comp, hist, geom, *_messages(step).values(), *view_values(deps, step).values())
 
 
-def _dispatch(
-    deps: Deps, store: UploadStore, trigger: Any, values: dict[str, Any], comp: Comp, hist: Any
-) -> Outcome | None:
-    """Map the triggering component to one composition edit."""
+def dispatch(deps: Deps, trigger: Any, values: dict[str, Any], page: PageState) -> Step | None:
+    """Map the triggering component to its action."""
+    store = deps.upload_store
     if isinstance(trigger, list) or trigger in FIELDS:
-        # Every field that differs from the layer is the user's typing (the fields are
-        # drawn from the layer), whichever fired: an edit sent with another field's event
-        # must not be lost. The fields that fired go last (they decide the aspect).
         fired = [t for t in (trigger if isinstance(trigger, list) else [trigger]) if t in FIELDS]
-        return _fields(
-            comp, [f for f in FIELDS if f not in fired] + list(dict.fromkeys(fired)), values
-        )
-    if trigger == C.BG_PENDING:
-        return actions.add_uploads(store, comp, values["bg_pending"], background=True)
-    if trigger == C.LAYER_PENDING:
-        return actions.add_uploads(store, comp, values["layer_pending"], background=False)
+        typed = {action: values[cid] for cid, action in FIELDS.items()}
+        keep = bool(values["keep_aspect"])
+        return actions.edit_fields(store, page, typed, [FIELDS[t] for t in fired], keep_aspect=keep)
+    if trigger in (C.BG_PENDING, C.LAYER_PENDING):
+        bg = trigger == C.BG_PENDING
+        pending = values["bg_pending" if bg else "layer_pending"]
+        return actions.upload(store, page, pending, background=bg)
     if trigger == C.SELECT:
-        picked = values["select"]
-        return (
-            Outcome(composition.select(comp, picked.get("layer")), history=False)
-            if isinstance(picked, dict)
-            else None
-        )
+        return actions.select(store, page, values["select"])
     if trigger in BUTTONS:
-        return Outcome(composition.edit(comp, BUTTONS[trigger]))
+        return actions.panel_button(store, page, BUTTONS[trigger])
     if trigger in (C.UNDO, C.REDO):
-        state, new_hist = composition.undo(hist, comp, redo=trigger == C.REDO)
-        restored, _ = composition.sanitize(
-            {**state, "session": comp["session"]} if isinstance(state, dict) else None, store
-        )
-        return Outcome(restored, history=False, new_hist=new_hist)
+        return actions.undo(store, page, redo=trigger == C.REDO)
     if trigger == C.ARTIFACT_ADD:
-        if not values["artifact"]:
-            raise CompositionError("Pick an image from a training job first.")
-        return actions.add_artifact(store, comp, artifact_for(deps, values["artifact"]))
+        return actions.add_artifact(store, page, values["artifact"], fetch_artifact(deps))
     if trigger == C.RECIPE_UPLOAD:
-        return actions.load_recipe(store, comp, values["recipe"])
+        return actions.load_recipe(store, page, values["recipe"])
     return None
 
 
-def _fields(comp: Comp, triggers: list[str], values: dict[str, Any]) -> Outcome | None:
-    """Several fields edited in one go: apply each, in order."""
-    result: Outcome | None = None
-    for trigger in triggers:
-        step = _field(result.comp if result else comp, FIELDS[trigger], values, trigger)
-        result = step or result
-    return result
-
-
-def _field(comp: Comp, action: str, values: dict[str, Any], trigger: str) -> Outcome | None:
-    """An exact value typed into a field; unchanged values do nothing."""
-    lay = composition.selected(comp)
-    if lay is None:
-        return None
-    value = values[trigger]
-    current = {"rename": lay["name"], "opacity": round(lay["opacity"] * 100)}.get(action)
-    if action in ("x", "y", "w", "h"):
-        x0, y0, x1, y1 = composition.box(lay)
-        current = {"x": x0, "y": y0, "w": x1 - x0, "h": y1 - y0}[action]
-    if value is None or value == current:
-        return None
-    return Outcome(composition.edit(comp, action, value, keep_aspect=bool(values["keep_aspect"])))
-
-
 def view(deps: Deps, comp_raw: Any, geom: Any, query: Any) -> dict[str, Any]:
-    """Everything the page shows for a composition (and a URL's ``?artifact=`` consumed)."""
-    store = deps.upload_store
-    comp, notes = composition.sanitize(comp_raw, store)
-    out: dict[str, Any] = {
-        "comp": no_update,
-        "hist": no_update,
-        "query": no_update,
-        "message": no_update,
+    """Everything the page shows for a stored composition (and a URL's ``?artifact=``)."""
+    page = PageState(comp_raw, None, geom)
+    step = actions.open_page(deps.upload_store, page, query, fetch_artifact(deps))
+    return {
+        **view_values(deps, step),
+        "comp": no_update if step.comp is None else step.comp,
+        "hist": no_update if step.hist is None else step.hist,
+        "query": None if step.query_done else no_update,
+        "message": _messages(step)[MAIN],
     }
-    if notes or not isinstance(comp_raw, dict) or comp_raw.get("session") != comp["session"]:
-        out["comp"] = comp
-        out["message"] = note(" ".join(notes), "warning") if notes else ""
-    if query:
-        out["query"] = None
-        try:
-            outcome = actions.add_artifact(
-                store, composition.merge_geometry(comp, geom), artifact_for(deps, query)
-            )
-            out["hist"] = composition.push(None, comp)
-            comp = outcome.comp
-            out["comp"], out["message"] = comp, shown(outcome.messages[actions.MAIN])
-        except (CompositionError, ImageRejected) as exc:
-            out["message"] = note(str(exc))
-    merged = composition.merge_geometry(comp, geom)
-    lay = composition.selected(merged)
-    x0, y0, x1, y1 = composition.box(lay) if lay else (None, None, None, None)
-    bg = merged["bg"]
-    out.update(
-        figure=view_parts.figure(merged),
-        canvas_style=view_parts.canvas_style(bg),
-        empty_style={"display": "none" if bg else "flex"},
-        layers=view_parts.layer_list(merged),
-        fields={
-            "ids": list(FIELDS),
-            "values": [
-                lay["name"] if lay else "",
-                x0,
-                y0,
-                None if lay is None else x1 - x0,  # type: ignore[operator]
-                None if lay is None else y1 - y0,  # type: ignore[operator]
-                round(lay["opacity"] * 100) if lay else None,
-            ],
-        },
-        disabled=lay is None,
-        bg_info=f"{bg['name']} · {bg['w']}×{bg['h']} px" if bg else "",
-        limits={"max_bytes": store.limits.max_bytes},
-        artifacts=artifact_options(deps),
-    )
-    return out
 
 
-def artifact_for(deps: Deps, art_id: Any) -> tuple[bytes, str]:
-    """A finished job's image artifact and its name; CompositionError when it is not one."""
-    try:
-        return jobs_service.artifact_image(deps.job_store, art_id)
-    except LookupError as exc:
-        raise CompositionError(str(exc)) from None
+def view_values(deps: Deps, step: Step) -> dict[str, Any]:
+    """VIEW's values after a step (each no_update when the page shows it already)."""
+    if step.view is None:
+        return dict.fromkeys(VIEW, no_update)
+    shown = view_parts.view_props(step.view)
+    shown |= {"artifacts": artifact_options(deps), "shown_rev": step.rev}
+    return {key: shown[key] for key in VIEW}
+
+
+def _messages(step: Step) -> dict[str, Any]:
+    """Each message place's new content, or no_update where the step says nothing."""
+    said = step.messages
+    return {k: view_parts.notes(said[k]) if k in said else no_update for k in MESSAGES}
+
+
+def fetch_artifact(deps: Deps) -> actions.FetchArtifact:
+    """How the Compositor gets a finished job's image: ``(bytes, name)`` or LookupError."""
+    return functools.partial(jobs_service.artifact_image, deps.job_store)
 
 
 def artifact_options(deps: Deps) -> list[dict[str, Any]]:
     """The picker's choices: image artifacts of finished jobs, newest first."""
-    return [
-        {"label": f"{a['name']} · {a['trainer']} · job {a['job_id'][:8]}", "value": a["id"]}
-        for a in deps.job_store.finished_artifacts(limit=200)
-    ]
+    return view_parts.artifact_options(deps.job_store.finished_artifacts(limit=200))
 
 
 def render_result(deps: Deps, comp_raw: Any, geom: Any, fmt: Any, quality: Any) -> html.Div:
     """Render at full resolution, save the file, and show a preview with a download link."""
-    store = deps.upload_store
-    comp, _ = composition.sanitize(comp_raw, store)
-    comp = composition.merge_geometry(comp, geom)
-    fmt = "jpeg" if fmt == "jpeg" else "png"
-    try:
-        q = int(quality if quality is not None else 90)
-    except (TypeError, ValueError):
-        q = -1
-    if fmt == "jpeg" and not 1 <= q <= 100:
-        return note("JPEG quality must be a whole number from 1 to 100.")
-    started = time.perf_counter()
-    # A full-resolution render holds about twice the output in memory: a few render
-    # slots per worker keep the server's memory bounded.
-    if not deps.render_slots.acquire(timeout=60):
-        return note("The server is busy rendering other compositions; try again in a moment.")
-    try:
-        image = render.render(comp, lambda image_id: store.open(comp["session"], image_id))
-        flat = render.flatten(image, fmt)
-        render_id = store.save_render(comp["session"], flat, fmt=fmt, quality=q)
-    except CompositionError as exc:
-        return note(str(exc))
-    except KeyError:
-        return note("An upload of this composition has expired; upload it again.")
-    finally:
-        deps.render_slots.release()
-    took = time.perf_counter() - started
-    sid = comp["session"]
-    return html.Div(
-        [
-            html.A(
-                html.Img(
-                    src=view_parts.render_url(sid, render_id) + "?preview=1",
-                    className="img-fluid rounded border render-preview",
-                    alt="Rendered composite",
-                ),
-                href=view_parts.render_url(sid, render_id),
-                target="_blank",
-            ),
-            html.Div(
-                [
-                    html.A(
-                        ["Download ", fmt.upper()],
-                        href=view_parts.render_url(sid, render_id, download=True),
-                        className="btn btn-sm btn-primary",
-                        download="",
-                        id={"type": "compositor-download", "render": render_id},
-                    ),
-                    html.Span(
-                        f"{image.width}×{image.height} px · rendered in {took:.1f} s",
-                        className="small text-body-secondary",
-                    ),
-                ],
-                className="d-flex align-items-center gap-2 mt-2",
-            ),
-        ]
-    )
+    page = PageState(comp_raw, None, geom)
+    done = actions.render_file(deps.upload_store, page, fmt, quality, deps.render_slots)
+    return view_parts.note(done.message) if isinstance(done, Refused) else view_parts.rendered(done)
 
 
 def recipe_file(deps: Deps, comp_raw: Any, geom: Any) -> dict[str, Any]:
     """The recipe of the current composition, as a dcc.Download payload."""
-    comp, _ = composition.sanitize(comp_raw, deps.upload_store)
-    comp = composition.merge_geometry(comp, geom)
-    if comp["bg"] is None:
+    recipe = actions.save_recipe(deps.upload_store, PageState(comp_raw, None, geom))
+    if recipe is None:
         raise PreventUpdate
-    return {
-        "content": json.dumps(composition.to_recipe(comp), indent=1),
-        "filename": "composition-recipe.json",
-        "type": "application/json",
-    }
+    return {"content": recipe.content, "filename": recipe.filename, "type": recipe.media_type}
+
+
+def _outputs(props: Any, *, dup: bool = True) -> list[Output]:
+    """Outputs for ``(id, property)`` pairs (``dup``: also written by another callback)."""
+    return [Output(cid, prop, allow_duplicate=dup) for cid, prop in props]
 
 
 def register(app: Dash, deps: Deps) -> None:
     """Wire the Compositor page."""
+    js = functools.partial(ClientsideFunction, "dashappCompositor")
     for upload, pending, message in (
         (C.BG_UPLOAD, C.BG_PENDING, C.BG_MESSAGE),
         (C.LAYER_UPLOAD, C.LAYER_PENDING, C.LAYER_MESSAGE),
     ):
         app.clientside_callback(
-            ClientsideFunction("dashappCompositor", "gate"),
+            js("gate"),
             Output(pending, "data"),
             Output(message, "children", allow_duplicate=True),
             Output(upload, "contents"),
@@ -322,86 +170,45 @@ def register(app: Dash, deps: Deps) -> None:
             prevent_initial_call=True,
         )
     app.clientside_callback(
-        ClientsideFunction("dashappCompositor", "pick"),
+        js("pick"),
         Output(C.SELECT, "data"),
         Input(C.layer_any(), "n_clicks"),
         prevent_initial_call=True,
     )
+    fields = ((cid, "value") for cid in (C.X, C.Y, C.W, C.H, C.NAME, C.OPACITY))
     app.clientside_callback(
-        ClientsideFunction("dashappCompositor", "drag"),
-        Output(C.CANVAS, "figure", allow_duplicate=True),
-        Output(C.GEOM, "data", allow_duplicate=True),
-        Output(C.HIST, "data", allow_duplicate=True),
-        Output(C.X, "value", allow_duplicate=True),
-        Output(C.Y, "value", allow_duplicate=True),
-        Output(C.W, "value", allow_duplicate=True),
-        Output(C.H, "value", allow_duplicate=True),
-        Output(C.NAME, "value", allow_duplicate=True),
-        Output(C.OPACITY, "value", allow_duplicate=True),
+        js("drag"),
+        *_outputs([VIEW["figure"], GEOM, HIST, *fields]),
         Output(C.layer_any(), "active"),
         Input(C.CANVAS, "relayoutData"),
-        State(C.COMP, "data"),
-        State(C.GEOM, "data"),
-        State(C.HIST, "data"),
-        State(C.KEEP_ASPECT, "value"),
-        State(C.SNAP, "value"),
+        *(State(*p) for p in (COMP, GEOM, HIST, (C.KEEP_ASPECT, "value"), (C.SNAP, "value"))),
         State(C.CANVAS, "figure"),
         prevent_initial_call=True,
     )
-
     # The selected layer's values reach the fields in the browser, skipping the one being
     # typed in: a server answer to an earlier edit must not overwrite new typing.
     app.clientside_callback(
-        ClientsideFunction("dashappCompositor", "fillFields"),
-        Output(C.NAME, "value", allow_duplicate=True),
-        Output(C.X, "value", allow_duplicate=True),
-        Output(C.Y, "value", allow_duplicate=True),
-        Output(C.W, "value", allow_duplicate=True),
-        Output(C.H, "value", allow_duplicate=True),
-        Output(C.OPACITY, "value", allow_duplicate=True),
+        js("fillFields"),
+        *_outputs((cid, "value") for cid in FIELDS),
         Input(C.FIELD_VALUES, "data"),
         prevent_initial_call=True,
     )
-
-    field_inputs = {}
-    for cid in FIELDS:
-        field_inputs[f"{cid}:submit"] = Input(cid, "n_submit")
-        field_inputs[f"{cid}:blur"] = Input(cid, "n_blur")
+    # A stored composition the page does not show yet (its rev is not the one drawn)
+    # asks the server to draw it; an action's own answer carries its view already.
+    app.clientside_callback(
+        js("viewGate"),
+        Output(C.VIEW_REQUEST, "data"),
+        Input(C.COMP, "modified_timestamp"),
+        State(C.COMP, "data"),
+        State(C.SHOWN_REV, "data"),
+        prevent_initial_call=True,
+    )
 
     @app.callback(
-        Output(C.COMP, "data", allow_duplicate=True),
-        Output(C.HIST, "data", allow_duplicate=True),
-        Output(C.GEOM, "data", allow_duplicate=True),
-        Output(C.MESSAGE, "children", allow_duplicate=True),
-        Output(C.BG_MESSAGE, "children", allow_duplicate=True),
-        Output(C.LAYER_MESSAGE, "children", allow_duplicate=True),
-        inputs={
-            "_triggers": [
-                Input(C.BG_PENDING, "data"),
-                Input(C.LAYER_PENDING, "data"),
-                Input(C.SELECT, "data"),
-                Input(C.ARTIFACT_ADD, "n_clicks"),
-                Input(C.RECIPE_UPLOAD, "contents"),
-                Input(C.UNDO, "n_clicks"),
-                Input(C.REDO, "n_clicks"),
-                *(Input(cid, "n_clicks") for cid in BUTTONS),
-                *field_inputs.values(),
-            ]
-        },
-        state={
-            "values": {
-                "comp": State(C.COMP, "data"),
-                "hist": State(C.HIST, "data"),
-                "geom": State(C.GEOM, "data"),
-                "bg_pending": State(C.BG_PENDING, "data"),
-                "layer_pending": State(C.LAYER_PENDING, "data"),
-                "select": State(C.SELECT, "data"),
-                "artifact": State(C.ARTIFACT, "value"),
-                "recipe": State(C.RECIPE_UPLOAD, "contents"),
-                "keep_aspect": State(C.KEEP_ASPECT, "value"),
-                **{cid: State(cid, "value") for cid in FIELDS},
-            }
-        },
+        *_outputs([COMP, HIST, GEOM, *((cid, "children") for cid in MESSAGES.values())]),
+        *_outputs(VIEW.values()),
+        inputs={"_triggers": [Input(*t) for t in ACT_TRIGGERS]},
+        state={"values": {name: State(*p) for name, p in ACT_STATE.items()}},
         prevent_initial_call=True,
     )
     def _act(_triggers: list[Any], values: dict[str, Any]) -> tuple[Any, ...]:
@@ -412,51 +219,21 @@ def register(app: Dash, deps: Deps) -> None:
         return act(deps, trigger, values, values["comp"], values["hist"], values["geom"])
 
     @app.callback(
-        Output(C.CANVAS, "figure"),
-        Output(C.CANVAS, "style"),
-        Output(C.CANVAS_EMPTY, "style"),
-        Output(C.LAYERS, "children"),
-        Output(C.FIELD_VALUES, "data"),
-        Output(C.CONTROLS, "disabled"),
-        Output(C.BG_INFO, "children"),
-        Output(C.LIMITS, "data"),
-        Output(C.ARTIFACT, "options"),
-        Output(C.COMP, "data", allow_duplicate=True),
-        Output(C.HIST, "data", allow_duplicate=True),
+        *_outputs(VIEW.values(), dup=False),
+        *_outputs([COMP, HIST]),
         Output(C.QUERY, "data"),
         Output(C.MESSAGE, "children", allow_duplicate=True),
-        Input(C.COMP, "modified_timestamp"),
-        State(C.COMP, "data"),
-        State(C.GEOM, "data"),
-        State(C.QUERY, "data"),
+        Input(C.VIEW_REQUEST, "data"),
+        *(State(*p) for p in (COMP, GEOM, (C.QUERY, "data"))),
         prevent_initial_call=True,
     )
-    def _view(_ts: Any, comp: Any, geom: Any, query: Any) -> tuple[Any, ...]:
-        v = view(deps, comp, geom, query)
-        keys = (
-            "figure",
-            "canvas_style",
-            "empty_style",
-            "layers",
-            "fields",
-            "disabled",
-            "bg_info",
-            "limits",
-            "artifacts",
-            "comp",
-            "hist",
-            "query",
-            "message",
-        )
-        return tuple(v[k] for k in keys)
+    def _view(_request: Any, comp: Any, geom: Any, query: Any) -> tuple[Any, ...]:
+        return tuple(view(deps, comp, geom, query).values())
 
     @app.callback(
         Output(C.RESULT, "children"),
         Input(C.RENDER, "n_clicks"),
-        State(C.COMP, "data"),
-        State(C.GEOM, "data"),
-        State(C.FORMAT, "value"),
-        State(C.QUALITY, "value"),
+        *(State(*p) for p in (COMP, GEOM, (C.FORMAT, "value"), (C.QUALITY, "value"))),
         prevent_initial_call=True,
     )
     def _render(_n: Any, comp: Any, geom: Any, fmt: Any, quality: Any) -> html.Div:
@@ -465,8 +242,7 @@ def register(app: Dash, deps: Deps) -> None:
     @app.callback(
         Output(C.RECIPE_DOWNLOAD, "data"),
         Input(C.RECIPE_SAVE, "n_clicks"),
-        State(C.COMP, "data"),
-        State(C.GEOM, "data"),
+        *(State(*p) for p in (COMP, GEOM)),
         prevent_initial_call=True,
     )
     def _recipe(_n: Any, comp: Any, geom: Any) -> dict[str, Any]:

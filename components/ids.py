@@ -107,6 +107,8 @@ class Compositor:
     QUERY = "compositor-query"
     SELECT = "compositor-select"
     FIELD_VALUES = "compositor-field-values"
+    SHOWN_REV = "compositor-shown-rev"
+    VIEW_REQUEST = "compositor-view-request"
     BG_UPLOAD = "compositor-bg-upload"
     BG_PENDING = "compositor-bg-pending"
     BG_MESSAGE = "compositor-bg-message"

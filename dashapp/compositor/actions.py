@@ -1,25 +1,43 @@
-"""Compositor actions that reach beyond one composition: uploads, added images, recipes.
+"""The Compositor's user actions: one plain-Python entry per thing a person does on the page.
 
-Plain Python (no Dash): each returns an Outcome whose messages are ``(text, kind)``
-pairs addressed to ``MAIN``, ``BACKGROUND`` or ``LAYERS``; the page decides how to show them.
+Each entry takes the page's stores as the browser sent them (``PageState``, untrusted),
+rebuilds the composition from what the server knows once, applies the action and
+answers with plain data (``Step``, see ``model``): what to write back, what the page
+shows now, and what to say where. No Dash here.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
+import threading
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from dashapp.compositor import composition
+from dashapp.compositor import composition, history, recipes, render
 from dashapp.compositor.composition import Comp, CompositionError
-from dashapp.compositor.imaging import ImageRejected
+from dashapp.compositor.imaging import ImageRejected, decode_data_url
+from dashapp.compositor.model import (
+    BACKGROUND,
+    LAYERS,
+    MAIN,
+    Message,
+    Messages,
+    PageState,
+    RecipeFile,
+    Refused,
+    Rendered,
+    Step,
+    revision,
+    shown,
+    view_of,
+)
 from dashapp.compositor.upload_store import UploadStore
 
-MAIN, BACKGROUND, LAYERS = "main", "background", "layers"
-RECIPE_MAX_BYTES = 1024 * 1024
-Message = tuple[str, str]  # (text, kind: danger, success or warning)
+# A training job's image by its artifact id: ``(bytes, name)``, or LookupError saying why not.
+FetchArtifact = Callable[[Any], tuple[bytes, str]]
+RENDER_WAIT_S = 60
 
 
 class NothingToDo(Exception):
@@ -28,30 +46,232 @@ class NothingToDo(Exception):
 
 @dataclass
 class Outcome:
-    """What one action changed: the composition and where to say what happened."""
+    """What one edit changed: the composition and where to say what happened."""
 
     comp: Comp
-    messages: dict[str, list[Message]] = field(default_factory=dict)
+    messages: Messages = field(default_factory=dict)
     history: bool = True  # whether the step can be undone
     new_hist: Any = None  # the history after an undo or redo
 
 
-def decode_data_url(contents: Any, max_bytes: int) -> bytes:
-    """The bytes of a ``data:...;base64,`` upload; ImageRejected if it is not one."""
-    if not isinstance(contents, str) or "," not in contents:
-        raise ImageRejected("The upload did not arrive as a file.")
-    payload = contents.split(",", 1)[1]
-    if len(payload) * 3 // 4 > max_bytes + 3:
-        size = f"{len(payload) * 3 / 4 / 1048576:.1f}"
-        limit = f"{max_bytes / 1048576:.1f}".removesuffix(".0")
-        raise ImageRejected(f"The file is {size} MB; the limit is {limit} MB.")
+# --- the entries ---------------------------------------------------------------------
+
+
+def upload(store: UploadStore, page: PageState, pending: Any, *, background: bool) -> Step | None:
+    """Files dropped on the background or the layers zone (``{"files", "rejected"}``)."""
+    return _run(store, page, lambda comp: _uploaded(store, comp, pending, background=background))
+
+
+def select(store: UploadStore, page: PageState, picked: Any) -> Step | None:
+    """A layer picked in the list (``{"layer": id}``); not undoable."""
+
+    def change(comp: Comp) -> Outcome | None:
+        if not isinstance(picked, dict):
+            return None
+        return Outcome(composition.select(comp, picked.get("layer")), history=False)
+
+    return _run(store, page, change)
+
+
+def panel_button(store: UploadStore, page: PageState, action: str) -> Step | None:
+    """A button of the selected layer's panel: delete, duplicate, forward, flip_h, rotate…"""
+    return _run(store, page, lambda comp: Outcome(composition.edit(comp, action)))
+
+
+def edit_fields(
+    store: UploadStore,
+    page: PageState,
+    typed: dict[str, Any],
+    fired: Sequence[str],
+    *,
+    keep_aspect: bool,
+) -> Step | None:
+    """Values in the panel's fields (by action) after Enter or a blur of the ``fired`` ones.
+
+    Every field that differs from the layer is the user's typing (the fields are drawn
+    from the layer), whichever fired: an edit sent with another field's event must not
+    be lost. The fields that fired go last (they decide the aspect); unchanged ones do
+    nothing.
+    """
+    order = [a for a in typed if a not in fired] + [a for a in dict.fromkeys(fired) if a in typed]
+
+    def change(comp: Comp) -> Outcome | None:
+        result: Outcome | None = None
+        for action in order:
+            new = _field(result.comp if result else comp, action, typed[action], keep_aspect)
+            result = new or result
+        return result
+
+    return _run(store, page, change)
+
+
+def undo(store: UploadStore, page: PageState, *, redo: bool = False) -> Step | None:
+    """Step back in the history (forward with ``redo``); the restored state is checked too."""
+
+    def change(comp: Comp) -> Outcome:
+        state, new_hist = history.undo(page.hist, comp, redo=redo)
+        restored, _ = composition.sanitize(
+            {**state, "session": comp["session"]} if isinstance(state, dict) else None, store
+        )
+        return Outcome(restored, history=False, new_hist=new_hist)
+
+    return _run(store, page, change)
+
+
+def add_artifact(
+    store: UploadStore, page: PageState, artifact_id: Any, fetch: FetchArtifact
+) -> Step | None:
+    """A training job's image picked in the list: a layer, or the background if none yet."""
+
+    def change(comp: Comp) -> Outcome:
+        if not artifact_id:
+            raise CompositionError("Pick an image from a training job first.")
+        return _with_artifact(store, comp, _fetched(fetch, artifact_id))
+
+    return _run(store, page, change)
+
+
+def load_recipe(store: UploadStore, page: PageState, contents: Any) -> Step | None:
+    """A recipe file (a ``data:`` URL) laid onto the composition."""
+
+    def change(comp: Comp) -> Outcome:
+        new, notes = recipes.apply_recipe(comp, recipes.parse(contents), store)
+        text = f"Recipe loaded: {len(new['layers'])} layer(s)." + (
+            "" if not notes else " " + " ".join(notes)
+        )
+        return Outcome(new, {MAIN: [(text, "warning" if notes else "success")]})
+
+    return _run(store, page, change)
+
+
+def open_page(store: UploadStore, page: PageState, artifact_id: Any, fetch: FetchArtifact) -> Step:
+    """The page loaded or restored: the stored composition checked, a ``?artifact=`` added."""
+    comp, notes = composition.sanitize(page.comp, store)
+    raw = page.comp if isinstance(page.comp, dict) else {}
+    written: Comp | None = None
+    new_hist: dict[str, list[Comp]] | None = None
+    messages: Messages = {}
+    if notes or not isinstance(page.comp, dict) or raw.get("session") != comp["session"]:
+        written = comp
+        messages[MAIN] = [(" ".join(notes), "warning")] if notes else []
+    if artifact_id:
+        try:
+            merged = composition.merge_geometry(comp, page.geom)
+            outcome = _with_artifact(store, merged, _fetched(fetch, artifact_id))
+            new_hist = history.push(None, comp)
+            comp = written = outcome.comp
+            messages[MAIN] = outcome.messages[MAIN]
+        except (CompositionError, ImageRejected) as exc:
+            messages[MAIN] = [(str(exc), "danger")]
+    rev = revision(page.comp) + (written is not None)
+    return Step(
+        comp=None if written is None else {**written, "rev": rev},
+        hist=new_hist,
+        messages=messages,
+        view=view_of(composition.merge_geometry(comp, page.geom), store),
+        rev=rev,
+        query_done=bool(artifact_id),
+    )
+
+
+def render_file(
+    store: UploadStore,
+    page: PageState,
+    fmt: Any,
+    quality: Any,
+    slots: threading.Semaphore,
+    *,
+    wait_s: float = RENDER_WAIT_S,
+) -> Rendered | Refused:
+    """Render at full resolution and save the file (PNG, or JPEG at ``quality``)."""
+    comp, _ = composition.sanitize(page.comp, store)
+    comp = composition.merge_geometry(comp, page.geom)
+    fmt = "jpeg" if fmt == "jpeg" else "png"
     try:
-        return base64.b64decode(payload, validate=True)
-    except (binascii.Error, ValueError):
-        raise ImageRejected("The upload is not valid base64 data.") from None
+        q = int(quality if quality is not None else 90)
+    except (TypeError, ValueError):
+        q = -1
+    if fmt == "jpeg" and not 1 <= q <= 100:
+        return Refused("JPEG quality must be a whole number from 1 to 100.")
+    started = time.perf_counter()
+    # A full-resolution render holds about twice the output in memory: a few render
+    # slots per worker keep the server's memory bounded.
+    if not slots.acquire(timeout=wait_s):
+        return Refused("The server is busy rendering other compositions; try again in a moment.")
+    try:
+        image = render.render(comp, lambda image_id: store.open(comp["session"], image_id))
+        flat = render.flatten(image, fmt)
+        render_id = store.save_render(comp["session"], flat, fmt=fmt, quality=q)
+    except CompositionError as exc:
+        return Refused(str(exc))
+    except KeyError:
+        return Refused("An upload of this composition has expired; upload it again.")
+    finally:
+        slots.release()
+    took = time.perf_counter() - started
+    return Rendered(comp["session"], render_id, fmt, image.width, image.height, took)
 
 
-def add_uploads(store: UploadStore, comp: Comp, pending: Any, *, background: bool) -> Outcome:
+def save_recipe(store: UploadStore, page: PageState) -> RecipeFile | None:
+    """The recipe of the current composition; None while it has no background."""
+    comp, _ = composition.sanitize(page.comp, store)
+    comp = composition.merge_geometry(comp, page.geom)
+    if comp["bg"] is None:
+        return None
+    return RecipeFile(json.dumps(recipes.to_recipe(comp), indent=1))
+
+
+# --- the steps they share ------------------------------------------------------------
+
+
+def _run(
+    store: UploadStore, page: PageState, change: Callable[[Comp], Outcome | None]
+) -> Step | None:
+    """Check the composition once, fold the drag in, apply ``change``; None: nothing to do."""
+    comp, notes = composition.sanitize(page.comp, store)
+    comp = composition.merge_geometry(comp, page.geom)
+    store.touch(comp["session"])
+    try:
+        outcome = change(comp)
+    except NothingToDo:
+        return None
+    except (CompositionError, ImageRejected) as exc:
+        return Step(messages={MAIN: [(str(exc), "danger")]})
+    if outcome is None or (outcome.comp == comp and not outcome.messages):
+        return None
+    new_hist = outcome.new_hist
+    edited = (outcome.comp["layers"], outcome.comp["bg"]) != (comp["layers"], comp["bg"])
+    if new_hist is None and outcome.history and edited:
+        new_hist = history.push(page.hist, comp)
+    messages: Messages = {MAIN: [(" ".join(notes), "warning")] if notes else []}
+    messages.update(outcome.messages)
+    # The drag's pending boxes are folded in, so GEOM is cleared whenever it held any;
+    # the revision makes the store change (and the page redraw) even when an undo lands
+    # on the very state the store already holds.
+    raw = dict(page.comp) if isinstance(page.comp, dict) else {}
+    raw.pop("rev", None)
+    if outcome.comp == raw and not page.geom:
+        return Step(hist=new_hist, messages=messages)
+    rev = revision(page.comp) + 1
+    return Step(
+        comp={**outcome.comp, "rev": rev},
+        hist=new_hist,
+        clear_geom=True,
+        messages=messages,
+        view=view_of(outcome.comp, store),
+        rev=rev,
+    )
+
+
+def _field(comp: Comp, action: str, value: Any, keep_aspect: bool) -> Outcome | None:
+    """An exact value typed into a field; unchanged values do nothing."""
+    lay = composition.selected(comp)
+    if lay is None or value is None or value == shown(lay)[action]:
+        return None
+    return Outcome(composition.edit(comp, action, value, keep_aspect=keep_aspect))
+
+
+def _uploaded(store: UploadStore, comp: Comp, pending: Any, *, background: bool) -> Outcome:
     """Store uploaded files and put them on the canvas; one message for all of them."""
     files = pending.get("files") if isinstance(pending, dict) else None
     if not isinstance(files, list) or not files:
@@ -84,7 +304,15 @@ def add_uploads(store: UploadStore, comp: Comp, pending: Any, *, background: boo
     return Outcome(comp, {target: parts}, history=bool(added))
 
 
-def add_artifact(store: UploadStore, comp: Comp, artifact: tuple[bytes, str]) -> Outcome:
+def _fetched(fetch: FetchArtifact, artifact_id: Any) -> tuple[bytes, str]:
+    """A job's image, or CompositionError saying why it cannot be used."""
+    try:
+        return fetch(artifact_id)
+    except LookupError as exc:
+        raise CompositionError(str(exc)) from None
+
+
+def _with_artifact(store: UploadStore, comp: Comp, artifact: tuple[bytes, str]) -> Outcome:
     """Add an image (a training job's ``(bytes, name)``) as a layer, or as the background."""
     data, name = artifact
     info = store.add(comp["session"], data, name)
@@ -94,19 +322,3 @@ def add_artifact(store: UploadStore, comp: Comp, artifact: tuple[bytes, str]) ->
             {MAIN: [(f"{name} is the background.", "success")]},
         )
     return Outcome(composition.add_layer(comp, info), {MAIN: [(f"Added {name}.", "success")]})
-
-
-def load_recipe(store: UploadStore, comp: Comp, contents: Any) -> Outcome:
-    """Apply an uploaded JSON recipe to the composition."""
-    try:
-        data = decode_data_url(contents, RECIPE_MAX_BYTES)
-        recipe = json.loads(data.decode("utf-8"))
-    except ImageRejected as exc:
-        raise CompositionError(f"Recipe refused: {exc}") from None
-    except (UnicodeDecodeError, ValueError):
-        raise CompositionError("This file is not a dashapp compositor recipe.") from None
-    new, notes = composition.apply_recipe(comp, recipe, store)
-    text = f"Recipe loaded: {len(new['layers'])} layer(s)." + (
-        "" if not notes else " " + " ".join(notes)
-    )
-    return Outcome(new, {MAIN: [(text, "warning" if notes else "success")]})

@@ -1,4 +1,5 @@
-"""A composition as plain data: a background, layers in z-order, and the edits on them.
+"""A composition as plain data: a background, layers in z-order, the edits on them, and
+the check that rebuilds one the browser sent.
 
 Coordinates are the background's pixels (x right, y down) whatever the preview
 scale, so the figure, the fields and the renderer share one mapping: a layer at
@@ -11,7 +12,7 @@ from __future__ import annotations
 import copy
 import math
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from dashapp.compositor.imaging import ROTATIONS
@@ -20,10 +21,7 @@ from dashapp.compositor.upload_store import ImageInfo, UploadStore
 Comp = dict[str, Any]
 Layer = dict[str, Any]
 MAX_LAYERS = 50
-HISTORY_STEPS = 30
 SNAP_FRACTION = 0.01  # snap when within 1% of the background's longer side
-RECIPE_KEY = "dashapp_recipe"
-PreviewUrl = Callable[[str, Layer | None], str]
 
 
 class CompositionError(ValueError):
@@ -58,7 +56,7 @@ def selected(comp: Comp) -> Layer | None:
     return next((lay for lay in comp["layers"] if lay["id"] == comp.get("sel")), None)
 
 
-def _index(comp: Comp, layer_id: str | None) -> int:
+def _index(comp: Comp, layer_id: object) -> int:
     """Position of a layer in the z-order; CompositionError if it is not there."""
     for i, lay in enumerate(comp["layers"]):
         if lay["id"] == layer_id:
@@ -73,12 +71,12 @@ def set_background(comp: Comp, info: ImageInfo) -> Comp:
     out["bg"] = {"image": info.id, "name": info.name, "w": info.width, "h": info.height}
     if old and (old["w"], old["h"]) != (info.width, info.height):
         out["layers"] = [
-            _rescale(lay, old["w"], old["h"], info.width, info.height) for lay in out["layers"]
+            rescale(lay, old["w"], old["h"], info.width, info.height) for lay in out["layers"]
         ]
     return out
 
 
-def _rescale(layer: Layer, w0: float, h0: float, w1: float, h1: float) -> Layer:
+def rescale(layer: Layer, w0: float, h0: float, w1: float, h1: float) -> Layer:
     """Centre placed proportionally; size scaled by the smaller factor, keeping the shape."""
     sx, sy = w1 / w0, h1 / h0
     s = min(sx, sy)
@@ -117,7 +115,7 @@ def add_layer(comp: Comp, info: ImageInfo) -> Comp:
     return out
 
 
-def select(comp: Comp, layer_id: str) -> Comp:
+def select(comp: Comp, layer_id: object) -> Comp:
     """Select a layer by id."""
     _index(comp, layer_id)
     return {**comp, "sel": layer_id}
@@ -154,7 +152,7 @@ def edit(comp: Comp, action: str, value: Any = None, *, keep_aspect: bool = True
         lay["w"], lay["h"] = lay["h"], lay["w"]
         lay["x"], lay["y"] = cx - lay["w"] / 2, cy - lay["h"] / 2
     elif action == "opacity":
-        lay["opacity"] = _number(value, "Opacity", 0, 100) / 100
+        lay["opacity"] = number(value, "Opacity", 0, 100) / 100
     elif action == "rename":
         name = str(value or "").strip()[:80]
         if not name:
@@ -167,7 +165,7 @@ def edit(comp: Comp, action: str, value: Any = None, *, keep_aspect: bool = True
     return out
 
 
-def _number(value: Any, label: str, lo: float, hi: float) -> float:
+def number(value: Any, label: str, lo: float, hi: float) -> float:
     """A finite number within bounds, or CompositionError naming the field."""
     try:
         num = float(value)
@@ -178,7 +176,7 @@ def _number(value: Any, label: str, lo: float, hi: float) -> float:
     return num
 
 
-def _limits(bg: Mapping[str, Any]) -> tuple[float, float]:
+def limits(bg: Mapping[str, Any]) -> tuple[float, float]:
     """How far off the canvas a layer may go, and how large it may be."""
     side = max(bg["w"], bg["h"])
     return 10.0 * side, 10.0 * side
@@ -186,11 +184,11 @@ def _limits(bg: Mapping[str, Any]) -> tuple[float, float]:
 
 def _set_geometry(comp: Comp, lay: Layer, field: str, value: Any, *, keep_aspect: bool) -> None:
     """Set one of x, y, w, h from a field; with the aspect kept, w and h move together."""
-    reach, biggest = _limits(comp["bg"])
+    reach, biggest = limits(comp["bg"])
     if field in ("x", "y"):
-        lay[field] = _number(value, field.upper(), -reach, reach)
+        lay[field] = number(value, field.upper(), -reach, reach)
         return
-    size = _number(value, "Width" if field == "w" else "Height", 1, biggest)
+    size = number(value, "Width" if field == "w" else "Height", 1, biggest)
     aspect = natural_aspect(lay)
     lay[field] = size
     if keep_aspect:
@@ -270,17 +268,17 @@ def merge_geometry(comp: Comp, geom: Any) -> Comp:
     if not isinstance(geom, dict) or comp["bg"] is None:
         return comp
     out = copy.deepcopy(comp)
-    reach, biggest = _limits(out["bg"])
+    reach, biggest = limits(out["bg"])
     boxes: dict[str, Any] = geom["boxes"] if isinstance(geom.get("boxes"), dict) else {}
     for lay in out["layers"]:
         vals = boxes.get(lay["id"])
         if not (isinstance(vals, list) and len(vals) == 4):
             continue
         try:
-            x = _number(vals[0], "X", -reach, reach)
-            y = _number(vals[1], "Y", -reach, reach)
-            w = _number(vals[2], "Width", 1, biggest)
-            h = _number(vals[3], "Height", 1, biggest)
+            x = number(vals[0], "X", -reach, reach)
+            y = number(vals[1], "Y", -reach, reach)
+            w = number(vals[2], "Width", 1, biggest)
+            h = number(vals[3], "Height", 1, biggest)
         except CompositionError:
             continue
         lay.update(x=x, y=y, w=w, h=h)
@@ -310,7 +308,7 @@ def sanitize(raw: Any, store: UploadStore) -> tuple[Comp, list[str]]:
     layers: list[Any] = raw["layers"] if isinstance(raw.get("layers"), list) else []
     seen: set[str] = set()
     for item in layers[:MAX_LAYERS]:
-        lay = _layer(item, comp, store, seen)
+        lay = checked_layer(item, comp, store, seen)
         if lay is None:
             notes.append("A layer whose upload has expired or is unreadable was removed.")
             continue
@@ -321,7 +319,7 @@ def sanitize(raw: Any, store: UploadStore) -> tuple[Comp, list[str]]:
     return comp, sorted(set(notes))
 
 
-def _layer(item: Any, comp: Comp, store: UploadStore, seen: set[str]) -> Layer | None:
+def checked_layer(item: Any, comp: Comp, store: UploadStore, seen: set[str]) -> Layer | None:
     """One checked layer, or None when anything about it is wrong."""
     if comp["bg"] is None or not isinstance(item, dict):
         return None
@@ -331,14 +329,14 @@ def _layer(item: Any, comp: Comp, store: UploadStore, seen: set[str]) -> Layer |
         return None
     if item.get("rot") not in ROTATIONS:
         return None
-    reach, biggest = _limits(comp["bg"])
+    reach, biggest = limits(comp["bg"])
     try:
         geometry = {
-            "x": _number(item.get("x"), "X", -reach, reach),
-            "y": _number(item.get("y"), "Y", -reach, reach),
-            "w": _number(item.get("w"), "Width", 1, biggest),
-            "h": _number(item.get("h"), "Height", 1, biggest),
-            "opacity": _number(item.get("opacity"), "Opacity", 0, 1),
+            "x": number(item.get("x"), "X", -reach, reach),
+            "y": number(item.get("y"), "Y", -reach, reach),
+            "w": number(item.get("w"), "Width", 1, biggest),
+            "h": number(item.get("h"), "Height", 1, biggest),
+            "opacity": number(item.get("opacity"), "Opacity", 0, 1),
         }
     except CompositionError:
         return None
@@ -352,156 +350,4 @@ def _layer(item: Any, comp: Comp, store: UploadStore, seen: set[str]) -> Layer |
         "flip_h": item.get("flip_h") is True,
         "flip_v": item.get("flip_v") is True,
         "rot": item["rot"],
-    }
-
-
-def to_recipe(comp: Comp) -> dict[str, Any]:
-    """A small JSON-able recipe of the composition that refers to the uploads by id."""
-    bg = comp["bg"]
-    keys = ("image", "name", "x", "y", "w", "h", "opacity", "flip_h", "flip_v", "rot")
-    return {
-        RECIPE_KEY: 1,
-        "background": None if bg is None else {k: bg[k] for k in ("image", "name", "w", "h")},
-        "layers": [{k: lay[k] for k in keys} for lay in comp["layers"]],
-    }
-
-
-def apply_recipe(comp: Comp, recipe: Any, store: UploadStore) -> tuple[Comp, list[str]]:
-    """Lay a recipe onto the composition's background (or the recipe's own, if it is here)."""
-    if not isinstance(recipe, dict) or recipe.get(RECIPE_KEY) != 1:
-        raise CompositionError("This file is not a dashapp compositor recipe.")
-    sid = comp["session"]
-    rbg = recipe.get("background")
-    if not isinstance(rbg, dict):
-        raise CompositionError("The recipe has no background size.")
-    try:
-        rw = _number(rbg.get("w"), "Recipe width", 1, 1e6)
-        rh = _number(rbg.get("h"), "Recipe height", 1, 1e6)
-    except CompositionError as exc:
-        raise CompositionError(f"The recipe is damaged: {exc}") from None
-    out = copy.deepcopy(comp)
-    if out["bg"] is None:
-        info = store.info(sid, rbg.get("image"))
-        if info is None:
-            raise CompositionError("Upload a background first: the recipe's own is not here.")
-        out = set_background(out, info)
-    bg = out["bg"]
-    notes: list[str] = []
-    items: list[Any] = recipe["layers"] if isinstance(recipe.get("layers"), list) else []
-    fresh: list[Layer] = []
-    for item in items[:MAX_LAYERS]:
-        candidate = {**item, "id": secrets.token_hex(4)} if isinstance(item, dict) else None
-        # Geometry is checked against the recipe's background, then rescaled.
-        probe = {**out, "bg": {**bg, "w": rw, "h": rh}}
-        lay = _layer(candidate, probe, store, set())
-        if lay is None:
-            name = item.get("name") if isinstance(item, dict) else None
-            notes.append(f"Skipped layer {name or '?'}: its upload is not in this session.")
-            continue
-        fresh.append(_rescale(lay, rw, rh, bg["w"], bg["h"]))
-    if not fresh and items:
-        raise CompositionError("None of the recipe's layers refer to uploads in this session.")
-    out["layers"] = fresh
-    out["sel"] = fresh[-1]["id"] if fresh else None
-    return out, notes
-
-
-def push(hist: Any, previous: Comp) -> dict[str, list[Comp]]:
-    """History after an edit: the previous state on the undo stack, redo cleared."""
-    past = hist.get("past", []) if isinstance(hist, dict) else []
-    past = [*past, previous][-HISTORY_STEPS:] if isinstance(past, list) else [previous]
-    return {"past": past, "future": []}
-
-
-def undo(hist: Any, current: Comp, *, redo: bool = False) -> tuple[Any, dict[str, list[Comp]]]:
-    """Step back (or forward with ``redo``); returns the state to show and the new history."""
-    past = list(hist.get("past", [])) if isinstance(hist, dict) else []
-    future = list(hist.get("future", [])) if isinstance(hist, dict) else []
-    source, other = (future, past) if redo else (past, future)
-    if not source:
-        raise CompositionError("Nothing to redo." if redo else "Nothing to undo.")
-    state = source.pop() if not redo else source.pop(0)
-    if redo:
-        other.append(current)
-    else:
-        other.insert(0, current)
-    return state, {"past": past, "future": future}
-
-
-def figure(comp: Comp, url: PreviewUrl) -> dict[str, Any]:
-    """The Plotly figure: the background as a layout image, each layer an image on a shape."""
-    bg = comp["bg"]
-    width, height = (bg["w"], bg["h"]) if bg else (1600, 900)
-    images: list[dict[str, Any]] = []
-    shapes: list[dict[str, Any]] = []
-    common = {"xref": "x", "yref": "y", "xanchor": "left", "yanchor": "top", "sizing": "stretch"}
-    if bg:
-        images.append(
-            {
-                **common,
-                "source": url(bg["image"], None),
-                "x": 0,
-                "y": 0,
-                "sizex": width,
-                "sizey": height,
-                "layer": "below",
-            }
-        )
-    for lay in comp["layers"]:
-        images.append(
-            {
-                **common,
-                "source": url(lay["image"], lay),
-                "x": lay["x"],
-                "y": lay["y"],
-                "sizex": lay["w"],
-                "sizey": lay["h"],
-                "opacity": lay["opacity"],
-                "layer": "above",
-            }
-        )
-        shapes.append(shape(lay, lay["id"] == comp.get("sel")))
-    axis = {"visible": False, "showgrid": False, "zeroline": False, "fixedrange": False}
-    return {
-        "data": [],
-        "layout": {
-            "xaxis": {**axis, "range": [0, width], "constrain": "domain"},
-            "yaxis": {
-                **axis,
-                "range": [height, 0],
-                "scaleanchor": "x",
-                "scaleratio": 1,
-                "constrain": "domain",
-            },
-            "images": images,
-            "shapes": shapes,
-            "margin": {"l": 0, "r": 0, "t": 0, "b": 0},
-            "paper_bgcolor": "rgba(0,0,0,0)",
-            "plot_bgcolor": "rgba(0,0,0,0)",
-            "dragmode": "pan",
-            "uirevision": bg["image"] if bg else "empty",
-            "showlegend": False,
-        },
-    }
-
-
-def shape(lay: Mapping[str, Any], is_selected: bool) -> dict[str, Any]:
-    """The editable rectangle a layer's image is bound to."""
-    return {
-        "type": "rect",
-        "xref": "x",
-        "yref": "y",
-        "x0": lay["x"],
-        "y0": lay["y"],
-        "x1": lay["x"] + lay["w"],
-        "y1": lay["y"] + lay["h"],
-        "line": {
-            "color": "#0d6efd" if is_selected else "rgba(128,128,128,0.8)",
-            "width": 2 if is_selected else 1,
-            "dash": "solid" if is_selected else "dot",
-        },
-        "fillcolor": "rgba(0,0,0,0)",
-        "layer": "above",
-        "editable": True,
-        "name": lay["id"],
     }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import io
 import warnings
 from dataclasses import dataclass
@@ -24,6 +26,21 @@ class Limits:
 
     max_bytes: int = 25 * 1024 * 1024
     max_pixels: int = 60_000_000
+
+
+def decode_data_url(contents: object, max_bytes: int) -> bytes:
+    """The bytes of a ``data:...;base64,`` upload; ImageRejected if it is not one."""
+    if not isinstance(contents, str) or "," not in contents:
+        raise ImageRejected("The upload did not arrive as a file.")
+    payload = contents.split(",", 1)[1]
+    if len(payload) * 3 // 4 > max_bytes + 3:
+        size = f"{len(payload) * 3 / 4 / 1048576:.1f}"
+        limit = f"{max_bytes / 1048576:.1f}".removesuffix(".0")
+        raise ImageRejected(f"The file is {size} MB; the limit is {limit} MB.")
+    try:
+        return base64.b64decode(payload, validate=True)
+    except (binascii.Error, ValueError):
+        raise ImageRejected("The upload is not valid base64 data.") from None
 
 
 def _looks_like_vector(head: bytes) -> bool:

@@ -234,3 +234,30 @@ def test_bc006_a_job_image_goes_from_its_gallery_to_the_compositor(page, live_se
     page.click(f"#{C.ARTIFACT_ADD}")
     page.wait_for_selector(".layer-list .list-group-item.active:has-text('predictions')")
     assert page.watch.problems() == []
+
+
+def test_bc007_a_flip_click_costs_one_request(page, live_server, files) -> None:
+    open_with_layer(page, live_server, files)
+    page.wait_for_load_state("networkidle")
+    posts: list[dict] = []
+    page.on(
+        "request",
+        lambda r: (
+            posts.append(r.post_data_json)
+            if r.method == "POST" and "_dash-update-component" in r.url
+            else None
+        ),
+    )
+    page.click(f"#{C.FLIP_H}")
+    # The flip shows in the layer list and on the canvas (their previews carry t=100)...
+    page.wait_for_selector(".layer-thumb[src*='t=100']")
+    page.wait_for_function(
+        "() => document.querySelector('#compositor-canvas .js-plotly-plot')"
+        ".layout.images[1].source.includes('t=100')"
+    )
+    # ...and a second request, had the view been asked for apart, would follow by now.
+    page.wait_for_load_state("networkidle")
+    page.wait_for_timeout(1000)
+    assert len(posts) == 1, [p["output"] for p in posts]
+    assert f"{C.CANVAS}.figure" in posts[0]["output"]  # the action's answer draws the page
+    assert page.watch.problems() == []

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from dashapp.compositor import composition, render
+from dashapp.compositor import composition, figure, history, recipes, render
 from dashapp.compositor.composition import CompositionError
 from dashapp.compositor.imaging import Limits
 from dashapp.compositor.upload_store import UploadStore
@@ -69,7 +69,7 @@ def test_co001_a_layer_lands_where_the_figure_shows_it(tmp_path, preview_px, sha
     store = make_store(tmp_path, preview_px)
     comp, _ = setup(store)
     moved = drag_to(comp, *shape, keep_aspect=False)
-    fig = composition.figure(moved, lambda image, lay: f"/p/{image}")
+    fig = figure.figure(moved, lambda image, lay: f"/p/{image}")
     # Figure coordinates are background pixels whatever the preview's scale.
     image = fig["layout"]["images"][1]
     assert (image["x"], image["y"]) == pytest.approx(shape[:2])
@@ -214,24 +214,24 @@ def test_co009_recipe_round_trip_and_other_background(tmp_path) -> None:
     store = make_store(tmp_path)
     comp, sid = setup(store)
     comp = drag_to(comp, 100, 100, 300, 200)  # 200x100 at (100, 100) on 1000x600
-    recipe = json.loads(json.dumps(composition.to_recipe(comp)))
+    recipe = json.loads(json.dumps(recipes.to_recipe(comp)))
     assert len(json.dumps(recipe)) < 1000
-    again, notes = composition.apply_recipe(composition.empty(sid), recipe, store)
+    again, notes = recipes.apply_recipe(composition.empty(sid), recipe, store)
     assert notes == []
     assert again["bg"] == comp["bg"]
     assert composition.box(again["layers"][0]) == (100, 100, 300, 200)
     big = store.add(sid, encode(solid((2000, 1500), (0, 0, 255)), "PNG"), "big.png")
     other = composition.set_background(composition.empty(sid), big)
-    placed, _ = composition.apply_recipe(other, recipe, store)
+    placed, _ = recipes.apply_recipe(other, recipe, store)
     lay = placed["layers"][0]
     # Centre (200, 150) of 1000x600 -> (400, 375) of 2000x1500; size x min(2, 2.5) = 2.
     assert (lay["x"] + lay["w"] / 2, lay["y"] + lay["h"] / 2) == pytest.approx((400, 375))
     assert (lay["w"], lay["h"]) == pytest.approx((400, 200))
     with pytest.raises(CompositionError, match="not a dashapp"):
-        composition.apply_recipe(other, {"layers": []}, store)
+        recipes.apply_recipe(other, {"layers": []}, store)
     elsewhere = composition.empty(store.new_session())
     with pytest.raises(CompositionError, match="Upload a background first"):
-        composition.apply_recipe(elsewhere, recipe, store)
+        recipes.apply_recipe(elsewhere, recipe, store)
 
 
 def test_co010_undo_and_redo(tmp_path) -> None:
@@ -240,23 +240,23 @@ def test_co010_undo_and_redo(tmp_path) -> None:
     steps = [comp]
     for x in (10, 20, 30):
         new = drag_to(steps[-1], x, 0, x + 100, 50)
-        hist = composition.push(hist, steps[-1])
+        hist = history.push(hist, steps[-1])
         steps.append(new)
-    state, hist = composition.undo(hist, steps[-1])
+    state, hist = history.undo(hist, steps[-1])
     assert state["layers"][0]["x"] == 20
-    state, hist = composition.undo(hist, state)
+    state, hist = history.undo(hist, state)
     assert state["layers"][0]["x"] == 10
-    state, hist = composition.undo(hist, state, redo=True)
+    state, hist = history.undo(hist, state, redo=True)
     assert state["layers"][0]["x"] == 20
-    state, hist = composition.undo(hist, state, redo=True)
+    state, hist = history.undo(hist, state, redo=True)
     assert state["layers"][0]["x"] == 30
     with pytest.raises(CompositionError, match="redo"):
-        composition.undo(hist, state, redo=True)
+        history.undo(hist, state, redo=True)
 
 
 def test_co011_figure_is_small_and_uses_preview_urls(tmp_path) -> None:
     comp, _ = setup(make_store(tmp_path), bg_size=(6000, 4000))
-    fig = composition.figure(comp, lambda image, lay: f"/compositor/files/s/{image}/preview")
+    fig = figure.figure(comp, lambda image, lay: f"/compositor/files/s/{image}/preview")
     text = json.dumps(fig)
     assert "base64" not in text
     assert len(text) < 5000
