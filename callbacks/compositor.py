@@ -18,7 +18,7 @@ from components import compositor as view_parts
 from components.compositor import BUTTONS, FIELDS
 from components.ids import Compositor as C
 from dashapp.compositor import actions
-from dashapp.compositor.model import BACKGROUND, LAYERS, MAIN, PageState, Refused, Step
+from dashapp.compositor.model import BACKGROUND, LAYERS, MAIN, PageState, Step
 from dashapp.deps import Deps
 from jobs import service as jobs_service
 
@@ -136,7 +136,7 @@ def render_result(deps: Deps, comp_raw: Any, geom: Any, fmt: Any, quality: Any) 
     """Render at full resolution, save the file, and show a preview with a download link."""
     page = PageState(comp_raw, None, geom)
     done = actions.render_file(deps.upload_store, page, fmt, quality, deps.render_slots)
-    return view_parts.note(done.message) if isinstance(done, Refused) else view_parts.rendered(done)
+    return view_parts.render_outcome(done)
 
 
 def recipe_file(deps: Deps, comp_raw: Any, geom: Any) -> dict[str, Any]:
@@ -155,14 +155,14 @@ def _outputs(props: Any, *, dup: bool = True) -> list[Output]:
 def register(app: Dash, deps: Deps) -> None:
     """Wire the Compositor page."""
     js = functools.partial(ClientsideFunction, "dashappCompositor")
-    for upload, pending, message in (
+    for upload, pending, note in (
         (C.BG_UPLOAD, C.BG_PENDING, C.BG_MESSAGE),
         (C.LAYER_UPLOAD, C.LAYER_PENDING, C.LAYER_MESSAGE),
     ):
         app.clientside_callback(
             js("gate"),
             Output(pending, "data"),
-            Output(message, "children", allow_duplicate=True),
+            Output(note, "children", allow_duplicate=True),
             Output(upload, "contents"),
             Input(upload, "contents"),
             State(upload, "filename"),

@@ -30,7 +30,7 @@ def message(text: Any, kind: str = "danger", *, box: bool = False) -> html.Div:
     kind = kind if kind in MESSAGE_KINDS else "danger"
     if box:
         return html.Div(text, className=f"alert alert-{kind} py-2 px-3 small mb-2", role="alert")
-    return html.Div(text, className=f"text-{kind} small")
+    return html.Div(text, className=f"text-{kind}")
 
 
 def small_button(icon_name: str, label: Any, **kwargs: Any) -> dbc.Button:

@@ -8,11 +8,11 @@ from typing import Any
 import dash_bootstrap_components as dbc
 from dash import dcc, get_relative_path, html
 
-from components.common import dropdown, icon, page_header, small_button, stack_item
+from components.common import dropdown, icon, message, page_header, small_button, stack_item
 from components.ids import Compositor as C
 from dashapp.compositor import composition
 from dashapp.compositor import figure as canvas
-from dashapp.compositor.model import FIELD_ACTIONS, Message, Rendered, View
+from dashapp.compositor.model import FIELD_ACTIONS, Message, Refused, Rendered, View
 from dashapp.compositor.upload_store import UploadStore
 
 # The selected layer's fields and buttons (id, icon, title), by the edit each one makes.
@@ -55,14 +55,9 @@ def figure(comp: composition.Comp) -> dict[str, Any]:
     return canvas.figure(comp, lambda image, lay: preview_url(comp["session"], image, lay))
 
 
-def note(text: str, kind: str = "danger") -> html.Div:
-    """A short message in the colour of its kind (danger, success, warning)."""
-    return html.Div(text, className=f"text-{kind}")
-
-
 def notes(messages: list[Message]) -> list[html.Div] | str:
     """An action's messages for one place on the page ("" clears it)."""
-    return [note(text, kind) for text, kind in messages] or ""
+    return [message(text, kind) for text, kind in messages] or ""
 
 
 def view_props(view: View) -> dict[str, Any]:
@@ -86,6 +81,11 @@ def artifact_options(artifacts: list[dict[str, Any]]) -> list[dict[str, Any]]:
         {"label": f"{a['name']} · {a['trainer']} · job {a['job_id'][:8]}", "value": a["id"]}
         for a in artifacts
     ]
+
+
+def render_outcome(result: Rendered | Refused) -> html.Div:
+    """What the Render button leaves: the render, or why there is none."""
+    return message(result.message) if isinstance(result, Refused) else rendered(result)
 
 
 def rendered(result: Rendered) -> html.Div:
