@@ -95,3 +95,95 @@
     }
   });
 })();
+
+// Data grid: a block whose request fails or never comes back is retried until it loads.
+// AG Grid's infinite row model has no failure path: when the rows callback's request is
+// lost (a worker crash, a reset connection, a 5xx from a proxy, an answer that hangs),
+// Dash drops it and the block stays blank for good. So the requests of callbacks that
+// answer `getRowsResponse` go through this wrapper of fetch: a failure, a broken-off body
+// or no answer within the deadline (`data-block-deadline-ms` on the grid's frame) is
+// retried with backoff (1 s, doubling to 30 s) while the callback's message area (the
+// output it opens with `is_open`) says so. Dash only ever sees the answer that came, which
+// also replaces the message. A request overtaken by a newer one of the same grid (a new
+// sort or filter) stops and ends as "no update". Other answers (204, 4xx) pass as they are.
+(function () {
+  if (typeof window.fetch !== "function" || typeof AbortController !== "function") return;
+  var realFetch = window.fetch.bind(window);
+  var MESSAGE = "Rows could not be loaded; retrying…";
+  var DEFAULT_DEADLINE_MS = 40000;
+  var FIRST_DELAY_MS = 1000;
+  var MAX_DELAY_MS = 30000;
+  var newest = {}; // callback output -> number of its newest block request
+  var counter = 0;
+
+  // The payload of a rows callback's request, or null for any other request.
+  function rowsPayload(url, init) {
+    if (!init || typeof init.body !== "string" || init.signal) return null;
+    if (String(url).indexOf("_dash-update-component") < 0) return null;
+    if (init.body.indexOf(".getRowsResponse") < 0) return null;
+    try {
+      var payload = JSON.parse(init.body);
+      return String(payload.output).indexOf(".getRowsResponse") >= 0 ? payload : null;
+    } catch (e) {
+      return null;
+    }
+  }
+
+  function messageId(payload) {
+    var outputs = [].concat(payload.outputs || []);
+    for (var i = 0; i < outputs.length; i++) {
+      if (outputs[i].property === "is_open") return outputs[i].id;
+    }
+    return null;
+  }
+
+  function deadlineMs() {
+    var frame = document.querySelector("[data-block-deadline-ms]");
+    var ms = frame ? Number(frame.getAttribute("data-block-deadline-ms")) : NaN;
+    return ms > 0 ? ms : DEFAULT_DEADLINE_MS;
+  }
+
+  // One try: the response when it came whole (or is one Dash handles itself), else null.
+  function attempt(url, init) {
+    var control = new AbortController();
+    var timer = setTimeout(function () { control.abort(); }, deadlineMs());
+    return realFetch(url, Object.assign({}, init, { signal: control.signal }))
+      .then(function (res) {
+        if (res.status >= 500) return null;
+        if (res.status !== 200) return res;
+        // Read the body here: a worker that dies mid-answer breaks it off.
+        return res.clone().text().then(function (text) {
+          JSON.parse(text);
+          return res;
+        });
+      })
+      .catch(function () { return null; })
+      .finally(function () { clearTimeout(timer); });
+  }
+
+  function later(ms) {
+    return new Promise(function (resolve) { setTimeout(resolve, ms); });
+  }
+
+  window.fetch = function (url, init) {
+    var payload = rowsPayload(url, init);
+    if (!payload) return realFetch(url, init);
+    var key = payload.output;
+    var mine = (newest[key] = ++counter);
+    var delay = FIRST_DELAY_MS;
+    var noUpdate = function () { return new Response(null, { status: 204 }); };
+    function run() {
+      return attempt(url, init).then(function (res) {
+        if (res) return res;
+        if (newest[key] !== mine) return noUpdate();
+        var id = messageId(payload);
+        var dc = window.dash_clientside;
+        if (id && dc && dc.set_props) dc.set_props(id, { children: MESSAGE, is_open: true });
+        var wait = delay * (0.75 + Math.random() / 2); // spread clients after a restart
+        delay = Math.min(delay * 2, MAX_DELAY_MS);
+        return later(wait).then(function () { return newest[key] === mine ? run() : noUpdate(); });
+      });
+    }
+    return run();
+  };
+})();

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import plotly.graph_objects as go
@@ -17,6 +18,7 @@ from dashapp.data.filters import GridRequestError
 from dashapp.data.grid_service import aggregate, fetch_block, fetch_row
 from dashapp.deps import Deps
 
+log = logging.getLogger(__name__)
 EMPTY_BLOCK = {"rowData": [], "rowCount": 0}
 # Opening a table reads its columns again unless that was done this recently: a column
 # added since shows up on the next visit, and one page load reflects once.
@@ -54,7 +56,9 @@ def load_tables(
     return options, wanted or (keys[0] if keys else None), " ".join(warnings) or None
 
 
-def show_table(catalog: Catalog, key: str, state: dict[str, Any]) -> dict[str, Any]:
+def show_table(
+    catalog: Catalog, key: str, state: dict[str, Any], *, deadline_ms: int = 40_000
+) -> dict[str, Any]:
     """Everything that changes when a table is chosen."""
     info = catalog.table(key, max_age_s=OPEN_REFLECT_MAX_AGE_S)
     names = [c.name for c in info.columns]
@@ -64,7 +68,7 @@ def show_table(catalog: Catalog, key: str, state: dict[str, Any]) -> dict[str, A
         if c.kind in ("number", "date", "datetime", "text", "bool")
     ]
     return {
-        "grid": view.grid(info, state),
+        "grid": view.grid_frame(info, state, deadline_ms),
         "info": view.table_panel(info),
         "columns": [{"label": n, "value": n} for n in names],
         "visible": names,
@@ -100,6 +104,11 @@ def get_rows(
         )
     except DataUnavailable as exc:
         return EMPTY_BLOCK, "No rows: the database could not answer (see above).", str(exc)
+    except Exception:
+        # A failure no one foresaw: the grid has no failure path (its rows would stay
+        # "loading"), and the browser retries a 500, so answer with a message instead.
+        log.exception("grid block of %s failed", key)
+        return EMPTY_BLOCK, "No rows: the server failed.", "These rows could not be read (logged)."
     response = {"rowData": block.rows, "rowCount": block.row_count}
     return response, status_line(request, len(block.rows), block.row_count, total), None
 
@@ -154,7 +163,7 @@ def chart(
         note = f"Rows per period of {column}."
     else:
         fig.add_bar(
-            y=[str(v) for v in agg.labels][::-1],
+            y=[view.plotly_literal(str(v)) for v in agg.labels][::-1],
             x=agg.counts[::-1],
             orientation="h",
             marker_color="#0d6efd",
@@ -197,7 +206,8 @@ def register(app: Dash, deps: Deps) -> None:
         if not key:
             raise PreventUpdate
         try:
-            out = show_table(deps.catalog, key, state or {})
+            deadline = view.block_deadline_ms(deps.settings.statement_timeout_s)
+            out = show_table(deps.catalog, key, state or {}, deadline_ms=deadline)
         except (CatalogError, DataUnavailable) as exc:
             return dbc_alert(str(exc)), None, [], [], [], None
         return out["grid"], out["info"], out["columns"], out["visible"], out["chart_options"], None

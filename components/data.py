@@ -34,6 +34,23 @@ BOOL_OPTIONS: list[Any] = [
 ]
 WIDTHS = {NUMBER: 120, DATE: 125, DATETIME: 175, BOOL: 105, BINARY: 140}
 NULL_AWARE = {"function": "dashappFormat(params)"}
+# The characters Plotly reads as markup in labels (``<b>``, ``<a href>``, ``&lt;``).
+PLOTLY_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+
+
+def plotly_literal(value: str) -> str:
+    """Text that Plotly shows as it is: its pseudo-HTML tags and entities escaped."""
+    return value.translate(PLOTLY_ESCAPES)
+
+
+def block_deadline_ms(statement_timeout_s: float) -> int:
+    """How long the browser waits for one block before it gives up on it and retries.
+
+    A block runs up to three statements (rows, the view's count, the table's count), each
+    within the statement time limit, plus a connect (5 s at most): a request past that is
+    lost.
+    """
+    return int((3 * statement_timeout_s + 5) * 1000)
 
 
 def column_defs(info: TableInfo, sort: list[Any]) -> list[dict[str, Any]]:
@@ -88,6 +105,12 @@ def column_defs(info: TableInfo, sort: list[Any]) -> list[dict[str, Any]]:
     return defs
 
 
+def grid_frame(info: TableInfo, state: dict[str, Any], deadline_ms: int) -> html.Div:
+    """The grid, in a frame telling the browser how long a block may take (dashapp.js)."""
+    frame: dict[str, Any] = {"data-block-deadline-ms": str(deadline_ms)}
+    return html.Div(grid(info, state), **frame)
+
+
 def grid(info: TableInfo, state: dict[str, Any]) -> dag.AgGrid:
     """A fresh infinite-model grid for one table (a new grid resets its block cache)."""
     filter_model = state.get("filter") if state.get("table") == info.key else {}
@@ -116,6 +139,8 @@ def grid(info: TableInfo, state: dict[str, Any]) -> dag.AgGrid:
             # Render every column of narrow tables (wide ones keep virtualisation).
             "suppressColumnVirtualisation": len(info.columns) <= 40,
             "headerHeight": 38,
+            # Column names are names, never paths: "a.b" is a column, not b inside a.
+            "suppressFieldDotNotation": True,
         },
         className="dashapp-grid",
         style={"height": "calc(100vh - 300px)", "minHeight": "360px", "width": "100%"},

@@ -30,6 +30,7 @@ from sqlalchemy.exc import DBAPIError, NoSuchTableError, OperationalError, SQLAl
 from sqlalchemy.types import ARRAY, NullType, TypeEngine
 
 from dashapp.data.caches import Anchors, Statements
+from dashapp.data.driver_values import lenient_type, read_leniently
 from dashapp.data.json_values import ColumnShaper, column_shaper
 
 # Column kinds: how a column is filtered, sorted and shown.
@@ -182,6 +183,7 @@ class Catalog:
     ) -> None:
         """Wrap ``engine``; ``allow``/``deny`` are glob patterns on ``schema.table``."""
         self.engine = engine
+        read_leniently(engine)
         self.allow, self.deny = tuple(allow), tuple(deny)
         self.count_ttl_s = count_ttl_s
         self._tables: dict[str, tuple[float, TableInfo]] = {}
@@ -307,6 +309,9 @@ class Catalog:
             table = Table(name, meta, schema=schema_arg, autoload_with=self.engine)
         except NoSuchTableError:
             raise CatalogError(f"there is no table {schema}.{name}") from None
+        if self.dialect == "sqlite":  # any column may hold text its type cannot parse
+            for col in table.columns:
+                col.type = lenient_type(col.type)
         sample: dict[str, Any] = {}
         if any(isinstance(c.type, NullType) for c in table.columns):
             with self.engine.connect() as conn:

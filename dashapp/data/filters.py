@@ -30,6 +30,8 @@ from dashapp.data.catalog import BINARY, BOOL, DATE, DATETIME, JSONISH, NUMBER, 
 
 MAX_CONDITIONS = 10
 MAX_TEXT = 1000
+# SQLite binds Python ints as 64-bit integers and refuses any other (OverflowError).
+SQLITE_INT_RANGE = range(-(2**63), 2**63)
 # The operators the server applies, in the order the filter menus offer them.
 TEXT_OPERATORS = ("contains", "notContains", "equals", "notEqual", "startsWith", "endsWith")
 NUMBER_OPERATORS = (
@@ -81,6 +83,8 @@ def _text_value(model: Mapping[str, Any], col: str) -> str:
     value = str(value)
     if len(value) > MAX_TEXT:
         raise GridRequestError(f"filter on {col!r}: text longer than {MAX_TEXT} characters")
+    if "\x00" in value:
+        raise GridRequestError(f"filter on {col!r}: text cannot contain the NUL character")
     return value
 
 
@@ -94,7 +98,25 @@ def _number_value(model: Mapping[str, Any], key: str, col: str) -> int | float:
     return value
 
 
-_DATE_RE = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2})(?::(\d{2}))?)?")
+def sql_number(value: int | float, dialect: str, col: str) -> int | float:
+    """A number as the database can bind it.
+
+    SQLite refuses integers beyond 64 bits. One a browser sends came from a JavaScript
+    double, so as a float it is exactly what the user typed, and SQLite compares integers
+    with floats exactly. Only a hand-made request carries one no double holds.
+    """
+    if dialect == "sqlite" and isinstance(value, int) and value not in SQLITE_INT_RANGE:
+        as_float = float(value)
+        if int(as_float) != value:
+            raise GridRequestError(
+                f"filter on {col!r}: {value} is beyond the numbers this database compares exactly"
+            )
+        return as_float
+    return value
+
+
+# A year of up to six digits is read, so that one past 9999 gets its own message.
+_DATE_RE = re.compile(r"(\d{4,6})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2})(?::(\d{2}))?)?")
 
 
 def _date_value(model: Mapping[str, Any], key: str, col: str) -> date:
@@ -103,6 +125,11 @@ def _date_value(model: Mapping[str, Any], key: str, col: str) -> date:
     match = _DATE_RE.fullmatch(value) if isinstance(value, str) else None
     if not match:
         raise GridRequestError(f"filter on {col!r}: {value!r} is not a date (YYYY-MM-DD)")
+    if not date.min.year <= int(match[1]) <= date.max.year:
+        raise GridRequestError(
+            f"filter on {col!r}: {value!r} is outside the dates a filter can take"
+            " (0001-01-01 to 9999-12-31)"
+        )
     try:
         return date(int(match[1]), int(match[2]), int(match[3]))
     except ValueError:
@@ -140,6 +167,8 @@ class FilterBuilder:
         """Rows where any text column contains ``quick`` (case-insensitive)."""
         if not isinstance(quick, str) or len(quick) > MAX_TEXT:
             raise GridRequestError("the quick search must be text of at most 1000 characters")
+        if "\x00" in quick:
+            raise GridRequestError("the quick search cannot contain the NUL character")
         pattern = f"%{_escape_like(quick)}%"
         cols = [self._col(c.name) for c in self.info.columns if c.kind == TEXT]
         if not cols:
@@ -207,12 +236,13 @@ class FilterBuilder:
         same = func.lower(expr) == func.lower(literal(value, String))
         return same if op == "equals" else or_(expr.is_(None), not_(same))
 
-    @staticmethod
-    def _number(col: Any, op: str, model: Mapping[str, Any], name: str) -> ColumnElement[bool]:
+    def _number(
+        self, col: Any, op: str, model: Mapping[str, Any], name: str
+    ) -> ColumnElement[bool]:
         """Numeric comparisons; ``inRange`` includes both ends."""
-        v = _number_value(model, "filter", name)
+        v = sql_number(_number_value(model, "filter", name), self.dialect, name)
         if op == "inRange":
-            hi = _number_value(model, "filterTo", name)
+            hi = sql_number(_number_value(model, "filterTo", name), self.dialect, name)
             return and_(col >= min(v, hi), col <= max(v, hi))
         ops = {
             "equals": col == v,
@@ -239,13 +269,25 @@ class FilterBuilder:
             return col, day
         return col, datetime.combine(day, time())
 
+    def _day_after(self, col: Any, kind: str, day: date) -> Any:
+        """The bound value for the start of the day after ``day`` (see ``_bound``).
+
+        Python has no day after 9999-12-31. SQLite compares text, and ``9999-12-32``
+        sorts after every value of that last day; PostgreSQL counts past 9999 itself.
+        """
+        if day < date.max:
+            return self._bound(col, kind, day + timedelta(days=1))[1]
+        if self.dialect == "sqlite":
+            return "9999-12-32"
+        return cast(literal("10000-01-01"), col.type)
+
     def _date(
         self, col: Any, kind: str, op: str, model: Mapping[str, Any], name: str
     ) -> ColumnElement[bool]:
         """Day-based comparisons; on timestamps a day means the whole day."""
         day = _date_value(model, "dateFrom", name)
         c, start = self._bound(col, kind, day)
-        _, next_day = self._bound(col, kind, day + timedelta(days=1))
+        next_day = self._day_after(col, kind, day)
         if op == "equals":
             return and_(c >= start, c < next_day)
         if op == "notEqual":
@@ -257,5 +299,4 @@ class FilterBuilder:
         last = _date_value(model, "dateTo", name)
         first, last = min(day, last), max(day, last)
         _, lo = self._bound(col, kind, first)
-        _, hi = self._bound(col, kind, last + timedelta(days=1))
-        return and_(c >= lo, c < hi)
+        return and_(c >= lo, c < self._day_after(col, kind, last))

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator, Mapping
+import math
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Integer, and_, bindparam, case, cast, func, literal_column, select
@@ -168,13 +170,28 @@ def fetch_row(catalog: Catalog, key: str, row: Mapping[str, Any]) -> dict[str, A
 
 
 def iter_csv(catalog: Catalog, key: str, request: Mapping[str, Any]) -> Iterator[str]:
-    """The rows of a view as CSV text chunks, streamed from a server-side cursor."""
+    """The rows of a view as CSV text chunks, streamed from a server-side cursor.
+
+    The query runs, and its first batch is read, before this returns: a bad request
+    (GridRequestError, CatalogError) or a database that cannot answer (DataUnavailable)
+    is known before anything is sent. A failure later raises DataUnavailable from the
+    iterator, after the rows read so far: the caller must then end the download as
+    failed, not as a complete file.
+    """
     info = catalog.table(key)
     view = parse_view(info, request, catalog.dialect)
-    stmt = select_view(info, view, catalog.dialect)
-    header = io.StringIO()
-    csv.writer(header).writerow([c.name for c in info.columns])
-    yield header.getvalue()
+    chunks = _csv_chunks(catalog, info, select_view(info, view, catalog.dialect))
+    return _resume(next(chunks), chunks)
+
+
+def _resume(first: str, rest: Iterator[str]) -> Iterator[str]:
+    """``first``, then the rest; closing this closes ``rest`` (and its connection)."""
+    yield first
+    yield from rest
+
+
+def _csv_chunks(catalog: Catalog, info: TableInfo, stmt: Any) -> Iterator[str]:
+    """The header with the first batch, then one chunk per batch of rows."""
     try:
         with catalog.engine.connect() as conn:
             # A server-side cursor lives in a transaction (the browse engine autocommits);
@@ -183,19 +200,25 @@ def iter_csv(catalog: Catalog, key: str, request: Mapping[str, Any]) -> Iterator
             result = conn.execution_options(
                 isolation_level=isolation, stream_results=True, yield_per=EXPORT_BATCH
             ).execute(stmt)
-            for part in result.partitions():
-                buf = io.StringIO()
-                writer = csv.writer(buf)
-                for row in part:
-                    writer.writerow(
-                        ["" if v is None else to_json_value(v, truncate=None) for v in row]
-                    )
-                yield buf.getvalue()
+            parts = result.partitions()
+            yield _csv_text([c.name for c in info.columns], next(parts, []))
+            for part in parts:
+                yield _csv_text(None, part)
     except (DBAPIError, SQLAlchemyError) as exc:
-        # Headers are gone already: end the file with a line that says it is incomplete.
         if is_schema_change(exc):
             catalog.forget()
-        yield f"\n# export stopped: {explain_db_error(exc)}\n"
+        raise DataUnavailable(explain_db_error(exc)) from exc
+
+
+def _csv_text(header: list[str] | None, rows: Sequence[Any]) -> str:
+    """CSV lines for a batch of rows (and the header line first, if given)."""
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    if header is not None:
+        writer.writerow(header)
+    for row in rows:
+        writer.writerow(["" if v is None else to_json_value(v, truncate=None) for v in row])
+    return buf.getvalue()
 
 
 @dataclass(frozen=True)
@@ -246,7 +269,12 @@ def _histogram(
     lo, hi = _run(catalog, lambda conn: conn.execute(bounds).one())
     if lo is None:
         return Aggregate("histogram", [], [], column)
-    lo, hi = float(lo), float(hi)
+    lo, hi = _finite(lo), _finite(hi)
+    if lo is None or hi is None:
+        raise GridRequestError(
+            f"{column!r} holds values that are not finite numbers (text, NaN or infinity)"
+            " in this view; it cannot be charted"
+        )
     width = (hi - lo) / bins if hi > lo else 1.0
     idx = func.floor((cast(col, Float) - lo) / width)
     bucket = case((idx >= bins, bins - 1), else_=idx).label("b")
@@ -271,8 +299,9 @@ def _timeline(catalog: Catalog, info: TableInfo, col: Any, where: Any, column: s
     lo, hi = _run(catalog, lambda conn: conn.execute(bounds).one())
     if lo is None:
         return Aggregate("timeline", [], [], column)
-    span_days = (_as_date(hi) - _as_date(lo)).days
-    monthly = span_days > 180
+    first, last = _as_date(lo), _as_date(hi)
+    # Values that are no dates (SQLite text, PostgreSQL infinity): assume a long span.
+    monthly = first is None or last is None or (last - first).days > 180
     if catalog.dialect == "sqlite":
         fmt: Any = literal_column("'%Y-%m'") if monthly else literal_column("'%Y-%m-%d'")
         period = func.strftime(fmt, cast(col, String))
@@ -287,16 +316,27 @@ def _timeline(catalog: Catalog, info: TableInfo, col: Any, where: Any, column: s
         .order_by(period)
     )
     rows = _run(catalog, lambda conn: conn.execute(stmt).all())
+    rows = [(p, n) for p, n in rows if p]  # periods of values that are no dates
     labels = [p if len(p) > 7 else f"{p}-01" for p, _ in rows]
     return Aggregate("timeline", labels, [int(n) for _, n in rows], column)
 
 
-def _as_date(value: Any) -> Any:
-    """A date from a date, datetime or ISO text (SQLite)."""
-    from datetime import date, datetime
-
+def _as_date(value: Any) -> date | None:
+    """A date from a date, datetime or ISO text (SQLite); None for anything else."""
     if isinstance(value, datetime):
         return value.date()
     if isinstance(value, date):
         return value
-    return datetime.fromisoformat(str(value)[:19]).date()
+    try:
+        return datetime.fromisoformat(str(value)[:19]).date()
+    except ValueError:
+        return None
+
+
+def _finite(value: Any) -> float | None:
+    """A number as a finite float, or None (text in a SQLite column, NaN, infinity)."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None

@@ -15,6 +15,10 @@ from dashapp.deps import Deps
 from jobs import service as jobs_service
 
 
+class ExportInterrupted(RuntimeError):
+    """The database failed while an export was streaming; raised to abort the response."""
+
+
 def install(server: Flask, deps: Deps) -> None:
     """Attach every download route under the app's prefix."""
     prefix = deps.settings.url_prefix
@@ -136,16 +140,21 @@ def export_response(deps: Deps, args: Mapping[str, str]) -> Response:
             mimetype="text/plain",
         )
     try:
-        chunks = iter_csv(deps.catalog, key, grid_request)
-        first = next(chunks)  # validates the request before the 200 is sent
+        chunks = iter_csv(deps.catalog, key, grid_request)  # runs the query before the 200
     except (GridRequestError, CatalogError) as exc:
         return Response(f"Export refused: {exc}\n", 400, mimetype="text/plain")
     except DataUnavailable as exc:
         return Response(f"Export failed: {exc}\n", 503, mimetype="text/plain")
 
     def body() -> Iterator[str]:
-        yield first
-        yield from chunks
+        try:
+            yield from chunks
+        except DataUnavailable as exc:
+            # The 200 is gone: a clean end would make a truncated file look complete.
+            # Say why in the file, then break the stream off (no final chunk), so the
+            # browser and any HTTP client report the download as failed.
+            yield f"\n# export stopped: {exc}\n"
+            raise ExportInterrupted(f"CSV export of {key} stopped: {exc}") from exc
 
     filename = re.sub(r"[^A-Za-z0-9._-]+", "_", key) + ".csv"
     return Response(

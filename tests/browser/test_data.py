@@ -8,6 +8,7 @@ import io
 import sqlite3
 from pathlib import Path
 
+import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
@@ -186,4 +187,108 @@ def test_bd003_quick_chart_follows_the_view_and_loads_only_when_asked(
     )
     assert narrowed != every
     wait_bars(page, narrowed)
+    assert page.watch.problems() == []
+
+
+def is_block_request(request) -> bool:
+    """Whether a browser request is the grid asking for a block of rows."""
+    body = request.post_data or ""
+    return (
+        "_dash-update-component" in request.url
+        and "getRowsResponse" in body
+        and ('"startRow"' in body)
+    )
+
+
+def test_bd004_a_lost_block_is_retried_with_a_message(page, live_server: LiveServer) -> None:
+    """The first block's request is reset: the page says so, retries, and the rows come."""
+    lost, held = [], []
+
+    def handle(route) -> None:
+        if not is_block_request(route.request):
+            route.continue_()
+        elif not lost:
+            lost.append(route.request.url)
+            route.abort("connectionreset")
+        elif not held:  # the retry waits until the test has seen the message
+            held.append(route)
+        else:
+            route.continue_()
+
+    page.route(lambda url: "_dash-update-component" in url, handle)
+    page.goto(live_server.url("/data?table=main.events"))
+    alert = page.locator(f"#{Data.GRID_ERROR}")
+    expect(alert).to_contain_text("Rows could not be loaded; retrying")
+    shown = "els => els.map(e => e.textContent).filter(Boolean)"
+    assert page.eval_on_selector_all('.ag-cell[col-id="id"]', shown) == []  # no rows yet
+    for _ in range(150):  # the retry comes after a backoff of about a second
+        if held:
+            break
+        page.wait_for_timeout(100)
+    assert held, "the lost block was never asked for again"
+    held[0].continue_()
+    wait_status(page, "of 5,000")
+    assert cells(page, "id")[:3] == ["1", "2", "3"]
+    expect(alert).to_be_hidden()
+    # Only the reset we caused went wrong (Chromium logs it as a failed resource too).
+    assert page.watch.problems(allow_status=("ERR_CONNECTION_RESET",)) == []
+    assert len(page.watch.failed_requests) == 1
+
+
+HOSTILE_VALUES = [
+    '<a href="https://example.com/">link</a>',
+    "<b>bold</b>",
+    "<img src=x onerror=alert(1)>",
+    "&lt;i&gt; &amp; R&D",
+]
+
+
+@pytest.fixture(scope="module")
+def hostile_server(start_server, tmp_path_factory) -> LiveServer:
+    """The app browsing a SQLite table of markup-like values and a column named ``a.b``."""
+    path = tmp_path_factory.mktemp("hostile") / "hostile.sqlite"
+    db = sqlite3.connect(path)
+    db.execute('CREATE TABLE hostile (id INTEGER PRIMARY KEY, "a.b" TEXT, html TEXT)')
+    db.executemany(
+        "INSERT INTO hostile VALUES (?, ?, ?)",
+        [(i + 1, f"dotted {i + 1}", v) for i, v in enumerate(HOSTILE_VALUES)],
+    )
+    db.commit()
+    db.close()
+    return start_server(DASHAPP_DATABASE_URL=f"sqlite:///{path}")
+
+
+def test_bd005_markup_in_values_is_text_and_dotted_names_show(
+    page, hostile_server: LiveServer
+) -> None:
+    page.goto(hostile_server.url("/data?table=main.hostile"))
+    wait_status(page, "of 4")
+    assert cells(page, "a.b") == [f"dotted {i}" for i in range(1, 5)]
+    assert cells(page, "html") == HOSTILE_VALUES
+    markup = "(sel) => document.querySelectorAll(sel).length"
+    assert page.evaluate(markup, ".ag-cell a, .ag-cell b, .ag-cell img") == 0
+
+    # The row detail shows the stored text too, not links or bold text.
+    page.click('.ag-row[row-index="0"] [col-id="html"]')
+    page.wait_for_selector(f"#{Data.DETAIL_BODY} table")
+    detail = page.inner_text(f"#{Data.DETAIL_BODY}")
+    assert HOSTILE_VALUES[0] in detail
+    assert "dotted 1" in detail
+    assert page.evaluate(markup, f"#{Data.DETAIL_BODY} a, #{Data.DETAIL_BODY} b") == 0
+    page.keyboard.press("Escape")
+
+    # The quick chart labels its bars with the values as they are (Plotly reads tags in
+    # labels: unescaped, the first is a link, the second bold and the third vanishes).
+    page.click(f"#{Data.CHART_COLUMN}")
+    page.wait_for_function(
+        "() => document.activeElement?.classList.contains('dash-dropdown-search')"
+    )
+    page.keyboard.type("html")
+    expect(page.locator("[role=listbox] [role=option]")).to_have_count(1)
+    page.keyboard.press("Enter")
+    plot = f"#{Data.CHART} .js-plotly-plot"
+    page.wait_for_selector(f"{plot} .ytick text")
+    labels = page.eval_on_selector_all(f"{plot} .ytick text", "els => els.map(e => e.textContent)")
+    assert sorted(labels) == sorted(HOSTILE_VALUES)
+    assert page.evaluate(markup, f"{plot} svg a") == 0
     assert page.watch.problems() == []

@@ -161,3 +161,142 @@ def test_cd020_export_is_streamed_through_every_request_hook(client) -> None:
     assert first.startswith(b"id,") or b"," in first
     resp.close()
     assert client.get("/export.csv?table=main.nope").status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("request_patch", "quick", "rows", "message"),
+    [
+        (
+            {
+                "filterModel": {
+                    "occurred_at": {
+                        "filterType": "date",
+                        "type": "equals",
+                        "dateFrom": "9999-12-31 00:00:00",
+                    }
+                }
+            },
+            "",
+            0,
+            None,
+        ),
+        (
+            {"filterModel": {"id": {"filterType": "number", "type": "lessThan", "filter": 2**63}}},
+            "",
+            5_000,
+            None,
+        ),
+        (
+            {
+                "filterModel": {
+                    "id": {"filterType": "number", "type": "greaterThan", "filter": -(2**64)}
+                }
+            },
+            "",
+            5_000,
+            None,
+        ),
+        (
+            {
+                "filterModel": {
+                    "message": {"filterType": "text", "type": "contains", "filter": "a\0"}
+                }
+            },
+            "",
+            0,
+            "cannot contain the NUL character",
+        ),
+        ({}, "cache\0hit", 0, "cannot contain the NUL character"),
+        (
+            {
+                "filterModel": {
+                    "occurred_at": {
+                        "filterType": "date",
+                        "type": "equals",
+                        "dateFrom": "10000-01-01",
+                    }
+                }
+            },
+            "",
+            0,
+            "outside the dates a filter can take",
+        ),
+    ],
+)
+def test_cd008_edge_values_give_rows_or_a_message_never_a_500(
+    client, request_patch, quick, rows, message
+) -> None:
+    status, body = rows_call(client, {**REQ, **request_patch}, quick=quick)
+    assert status == 200
+    resp = body["response"]
+    assert resp[Data.GRID]["getRowsResponse"]["rowCount"] == rows
+    if message is None:
+        assert resp[Data.GRID_ERROR]["is_open"] is False
+    else:
+        assert message in resp[Data.GRID_ERROR]["children"]
+
+
+HOSTILE = ['<a href="https://example.com/">link</a>', "<b>bold</b>", "&lt;i&gt; & R&D"]
+
+
+@pytest.fixture
+def hostile_app(tmp_path: Path):
+    """An app browsing a SQLite file of markup-like and unreadable values, a dotted name."""
+    import sqlite3
+
+    path = tmp_path / "hostile.sqlite"
+    db = sqlite3.connect(path)
+    db.execute('CREATE TABLE hostile (id INTEGER PRIMARY KEY, "a.b" TEXT, html TEXT, day DATE)')
+    db.executemany(
+        "INSERT INTO hostile VALUES (?, ?, ?, ?)",
+        [(i + 1, f"dotted {i}", v, "2024-01-01") for i, v in enumerate(HOSTILE)],
+    )
+    db.execute("INSERT INTO hostile VALUES (4, 'nul', 'a' || char(0) || 'b', '10000-01-01')")
+    db.execute("INSERT INTO hostile VALUES (5, 'latin-1', CAST(x'e9' AS TEXT), 'soon')")
+    db.commit()
+    db.close()
+    app = create_app(Settings(data_dir=tmp_path / "data", database_url=f"sqlite:///{path}"))
+    yield app
+    deps_of(app).dispose()
+
+
+def test_cd009_chart_labels_are_the_values_as_text(hostile_app) -> None:
+    fig, _ = cb.chart(deps_of(hostile_app).catalog, "main.hostile", "html", {}, "")
+    assert sorted(fig.data[0].y) == sorted(
+        [
+            '&lt;a href="https://example.com/"&gt;link&lt;/a&gt;',
+            "&lt;b&gt;bold&lt;/b&gt;",
+            "&amp;lt;i&amp;gt; &amp; R&amp;D",
+            "a\0b",
+            "\ufffd",
+        ]
+    )
+
+
+def test_cd010_grid_reads_dotted_names_as_names_and_knows_its_deadline(hostile_app) -> None:
+    client = hostile_app.server.test_client()
+    status, body = post_callback(
+        client, "/", f"{Data.GRID_BOX}.children", {f"{Data.PICKER}.value": "main.hostile"}
+    )
+    assert status == 200
+    frame = body["response"][Data.GRID_BOX]["children"]
+    assert frame["props"]["data-block-deadline-ms"] == "35000"  # 3 x 10 s + a connect
+    grid = frame["props"]["children"]["props"]
+    assert grid["dashGridOptions"]["suppressFieldDotNotation"] is True
+    assert "a.b" in [c["field"] for c in grid["columnDefs"]]
+
+
+def test_cd021_export_of_odd_values_is_whole(hostile_app) -> None:
+    resp = hostile_app.server.test_client().get("/export.csv?table=main.hostile")
+    assert resp.status_code == 200
+    lines = resp.get_data(as_text=True).splitlines()
+    assert lines[0] == "id,a.b,html,day"
+    assert lines[4] == "4,nul,a\0b,10000-01-01"
+    assert lines[5] == "5,latin-1,\ufffd,soon"
+    assert len(lines) == 6
+
+
+def test_cd022_export_refuses_nul_before_sending_anything(client) -> None:
+    resp = client.get("/export.csv?table=main.events&q=cache%00hit")
+    assert resp.status_code == 400
+    assert "NUL character" in resp.get_data(as_text=True)

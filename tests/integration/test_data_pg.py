@@ -205,3 +205,76 @@ def test_dp011_a_connection_the_server_closed_a_moment_ago_is_replaced(pg_url: s
         assert conn.execute(text("SELECT pg_backend_pid()")).scalar_one() != pid
     engine.dispose()
     admin.dispose()
+
+
+def test_dp012_export_while_the_database_is_down_is_a_503_not_a_file(
+    pg_table: str, start_server
+) -> None:
+    import urllib.error
+    import urllib.request
+
+    url = make_url(pg_table)
+    proxy = TcpProxy((url.host or "127.0.0.1", url.port or 5432))
+    proxy.start()
+    server = start_server(
+        DASHAPP_DATABASE_URL=url.set(port=proxy.port).render_as_string(hide_password=False),
+        DASHAPP_STATEMENT_TIMEOUT_S="3",
+        DASHAPP_WORKERS="1",  # the worker that exports has the table's columns cached
+    )
+    export = server.url("export.csv?table=public.pairs")
+
+    def rows() -> int:
+        with urllib.request.urlopen(export, timeout=30) as resp:
+            assert resp.status == 200
+            return len(resp.read().decode().splitlines()) - 1
+
+    assert rows() == 300
+    proxy.stop()
+    try:
+        with pytest.raises(urllib.error.HTTPError) as err:
+            urllib.request.urlopen(export, timeout=30)
+        assert err.value.code == 503
+        assert "Export failed: The database is not reachable" in err.value.read().decode()
+    finally:
+        proxy.start()
+    assert rows() == 300  # and it recovers by itself
+    proxy.stop()
+
+
+def test_dp013_a_database_failure_mid_export_breaks_the_download_off(
+    pg_url: str, start_server
+) -> None:
+    """A file cut short must not end like a whole one: the browser would call it done."""
+    import http.client
+    import urllib.request
+
+    admin = make_engine(pg_url)
+    with admin.begin() as conn:
+        conn.execute(
+            text(
+                "CREATE TABLE wide AS SELECT g AS id, repeat('x', 200) AS pad"
+                " FROM generate_series(1, 200000) g; ALTER TABLE wide ADD PRIMARY KEY (id)"
+            )
+        )
+    server = start_server(DASHAPP_DATABASE_URL=pg_url)
+    resp = urllib.request.urlopen(server.url("export.csv?table=public.wide"), timeout=30)
+    assert resp.status == 200
+    start = resp.read(1000)  # 40 MB follow: the server waits on us, mid-stream
+    with admin.connect() as conn:  # the export's database session ends (a failover, a kill)
+        ended = conn.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        ).all()
+    assert ended
+    with pytest.raises(http.client.IncompleteRead) as err:
+        resp.read()
+    got = (start + err.value.partial).decode()
+    assert got.startswith("id,pad\r\n1,")
+    assert got.rstrip().endswith(
+        "# export stopped: The database is not reachable right now; retrying on the next request."
+    )
+    assert len(got.splitlines()) < 200_000
+    admin.dispose()
+    assert "CSV export of public.wide stopped" in server.log.read_text()
