@@ -356,3 +356,16 @@ def test_cc014_preview_and_render_urls_stay_inside_their_session(client, page, d
         assert resp.status_code == 404, url
         assert secret not in resp.data
         resp.close()
+
+
+def test_cc015_a_deeply_nested_recipe_is_just_not_a_recipe(page) -> None:
+    before = json.loads(json.dumps(page.comp))
+    for nested in (b"[" * 100_000 + b"]" * 100_000, b'{"a":' * 900 + b"1" + b"}" * 900):
+        page.act(C.RECIPE_UPLOAD, recipe=data_url(nested, "application/json"))
+        assert "This file is not a dashapp compositor recipe." in page.message()
+        assert page.comp == before
+    deep_name = {"dashapp_recipe": 1, "background": {"w": 8, "h": 8}, "layers": [{"name": []}]}
+    deep_name["layers"][0]["name"] = json.loads("[" * 900 + "]" * 900)
+    page.act(C.RECIPE_UPLOAD, recipe=data_url(json.dumps(deep_name).encode(), "application/json"))
+    assert "not a dashapp compositor recipe" in page.message()
+
