@@ -369,3 +369,20 @@ def test_cc015_a_deeply_nested_recipe_is_just_not_a_recipe(page) -> None:
     page.act(C.RECIPE_UPLOAD, recipe=data_url(json.dumps(deep_name).encode(), "application/json"))
     assert "not a dashapp compositor recipe" in page.message()
 
+
+def test_cc016_busy_decoders_and_a_full_session_say_so(page, deps) -> None:
+    before = json.loads(json.dumps(page.comp))
+    image = encode(solid((60, 40), (9, 9, 9)), "PNG")
+    deps.upload_store.slot_wait_s = 0.1
+    while deps.upload_slots.acquire(timeout=0):  # other uploads hold every slot
+        pass
+    page.upload(image, "late.png", background=False)
+    assert "The server is busy storing other images; try again in a moment." in page.message(
+        C.LAYER_MESSAGE
+    )
+    assert page.comp == before
+    deps.upload_slots.release()
+    deps.upload_store.session_bytes = deps.upload_store.storage.used(page.comp["session"])
+    page.upload(image, "more.png", background=True)
+    assert "the most one session may keep" in page.message(C.BG_MESSAGE)
+    assert page.comp == before
