@@ -14,6 +14,15 @@ Prints:
      (target 0), and the callback requests one click on Flip makes, counted until the
      flip shows and the network is idle (target 1: the action answers with the view;
      it was 2 while a separate view request followed every action).
+  5. peak memory of a gunicorn worker (1 worker, 8 threads) above idle while 6 one-colour
+     60-megapixel PNGs are uploaded at once (target <= 1.5 GB, all answered; it was +2.3 GB
+     with unbounded decodes), next to one such upload alone (the baseline);
+  6. Compositor upload -> preview shown (post the upload to the Dash endpoint, fetch the
+     preview its answer names): the shared PostgreSQL backend, the preview fetched from a
+     second node with its own empty data folder, divided by the local folder on one node
+     (target <= 1.5; median of 7).
+
+    .venv/bin/python bench/compositor.py [figure numbers, e.g. 5 6; default all]
 """
 
 from __future__ import annotations
@@ -26,13 +35,15 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from PIL import Image, ImageChops, ImageStat  # noqa: E402
+from PIL import Image, ImageChops, ImageFilter, ImageStat  # noqa: E402
 
 from dashapp.compositor import composition, render  # noqa: E402
 from dashapp.compositor.imaging import Limits  # noqa: E402
@@ -260,14 +271,112 @@ def figure_4(tmp: Path) -> None:
         proc.wait(60)
 
 
+def figure_5(tmp: Path) -> None:
+    """Worker memory: six concurrent 60-megapixel uploads against one upload alone."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from grid import start_server
+
+    from tests.faults.test_compositor_memory import big_png, memory, post, worker_pid
+    from tests.integration.test_compositor_nodes import upload_body
+
+    proc, base = start_server("", 8795, workers=1, DASHAPP_THREADS="8", DASHAPP_DEMO_ROWS="5000")
+    try:
+        pid = worker_pid(proc.pid)
+        with urllib.request.urlopen(base + "/_dash-dependencies", timeout=30) as resp:
+            graph = json.load(resp)
+
+        def upload(i: int) -> tuple[int, str]:
+            comp = composition.empty(UploadStore.new_session())
+            body = upload_body(graph, comp, files[i], f"big{i}.png", background=True)
+            return post(base + "/_dash-update-component", body)
+
+        files = [big_png((40 * i, 100, 200)) for i in range(7)]
+        upload(6)  # warm: imports and first-request work
+        peaks = []
+        for count in (1, 6):
+            idle = memory(pid, "VmRSS")
+            Path(f"/proc/{pid}/clear_refs").write_text("5")  # reset the peak to now
+            with ThreadPoolExecutor(count) as pool:
+                answers = list(pool.map(upload, range(count)))
+            stored = sum(f"Background: big{i}.png" in t for i, (_, t) in enumerate(answers))
+            peaks.append((memory(pid, "VmHWM") - idle, stored, count))
+    finally:
+        proc.terminate()
+        proc.wait(60)
+    (one, _, _), (six, stored, count) = peaks
+    print("5. gunicorn worker memory, one-colour 7700x7700 PNG uploads (peak above idle)")
+    print(f"   one upload alone (baseline)        {one / 2**20:6.0f} MB")
+    print(
+        f"   six at once                        {six / 2**20:6.0f} MB  ratio {six / one:.2f}"
+        f"  {stored}/{count} stored  (target <= 1536 MB, all answered; was +2.3 GB)"
+    )
+
+
+def figure_6(tmp: Path) -> None:
+    """Upload -> preview shown: shared PostgreSQL storage (two nodes) vs the local folder."""
+    import os
+
+    from dashapp.app import create_app, deps_of
+    from dashapp.settings import Settings
+    from tests.conftest import fresh_pg_database
+    from tests.integration.test_compositor_nodes import post_upload
+
+    photo = Image.merge(
+        "RGB",
+        [Image.effect_noise((3000, 2000), 40 + 20 * i).filter(ImageFilter.BLUR) for i in range(3)],
+    )
+    buf = io.BytesIO()
+    photo.save(buf, "JPEG", quality=90)
+    data = buf.getvalue()
+
+    def shown(upload_app: Any, preview_app: Any) -> float:
+        """Seconds from posting the upload to having its preview's bytes."""
+        comp = composition.empty(UploadStore.new_session())
+        t0 = time.perf_counter()
+        answer = post_upload(upload_app, comp, data, "photo.jpg", background=True)
+        source = answer["compositor-canvas"]["figure"]["layout"]["images"][0]["source"]
+        resp = preview_app.server.test_client().get(source)
+        took = time.perf_counter() - t0
+        assert resp.status_code == 200, resp.status_code
+        assert len(resp.data) > 1000
+        resp.close()
+        return took
+
+    server = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+    with fresh_pg_database(server) as pg:
+        settings = {"demo_rows": 1000, "demo_autocreate": False}
+        local = create_app(Settings(data_dir=tmp / "f6-local", **settings))
+        node_a, node_b = (
+            create_app(Settings(data_dir=tmp / f"f6-{n}", state_url=pg, **settings)) for n in "ab"
+        )
+        times: dict[str, list[float]] = {"local": [], "shared": []}
+        shown(local, local)  # warm
+        shown(node_a, node_b)
+        for _ in range(7):
+            times["local"].append(shown(local, local))
+            times["shared"].append(shown(node_a, node_b))
+        for app in (local, node_a, node_b):
+            deps_of(app).dispose()
+    lo, sh = statistics.median(times["local"]), statistics.median(times["shared"])
+    print("6. Compositor upload -> preview shown, a 3000x2000 JPEG (median of 7)")
+    print(f"   local folder, one node (baseline)                   {lo * 1000:6.0f} ms")
+    print(
+        f"   PostgreSQL, uploaded on node A, previewed on node B {sh * 1000:6.0f} ms"
+        f"  ratio {sh / lo:.2f}  (target <= 1.5)"
+    )
+
+
+FIGURES = {"1": figure_1, "2": figure_2, "3": figure_3, "4": figure_4, "5": figure_5}
+FIGURES["6"] = figure_6
+
+
 def main(argv: list[str]) -> None:
-    """Print the four figures."""
+    """Print the figures named in ``argv`` (all by default)."""
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
-        figure_1(tmp)
-        figure_2(tmp)
-        figure_3(tmp)
-        figure_4(tmp)
+        for key in argv or list(FIGURES):
+            FIGURES[key](tmp)
 
 
 if __name__ == "__main__":

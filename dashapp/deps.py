@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 
-from dashapp.compositor.imaging import Limits
+from dashapp.compositor.imaging import Limits, give_back_freed_images
+from dashapp.compositor.storage import LocalStorage, Storage
+from dashapp.compositor.storage_db import DatabaseStorage
 from dashapp.compositor.upload_store import UploadStore
 from dashapp.data.catalog import Catalog
 from dashapp.db import make_engine
@@ -24,6 +26,9 @@ from jobs.store import JobStore
 # A full-resolution render holds about twice its output in memory: at most this many
 # at once per worker process keeps the server's memory bounded.
 RENDERS_AT_ONCE = 2
+# Decoding an upload holds it whole (a 60-megapixel image is 240 MB in Pillow): at most
+# this many decodes (and stores) at once per worker process; more wait for a slot.
+UPLOADS_AT_ONCE = 2
 
 
 def _anonymous() -> Identity:
@@ -40,6 +45,9 @@ class Deps:
     current_user: Callable[[], Identity] = _anonymous
     render_slots: threading.BoundedSemaphore = field(
         default_factory=lambda: threading.BoundedSemaphore(RENDERS_AT_ONCE)
+    )
+    upload_slots: threading.BoundedSemaphore = field(
+        default_factory=lambda: threading.BoundedSemaphore(UPLOADS_AT_ONCE)
     )
     lost_jobs: LostJobWatch = field(default_factory=LostJobWatch)
     _browse: Engine | None = field(default=None, repr=False)
@@ -73,18 +81,30 @@ class Deps:
 
     @property
     def upload_store(self) -> UploadStore:
-        """The Compositor's per-session image files under the data directory."""
+        """The Compositor's images: in the data directory, or in the state database."""
+        if self._uploads is not None:
+            return self._uploads
+        settings = self.settings
+        root = settings.data_dir / "uploads"  # the files, or this node's preview cache
+        storage: Storage = (
+            DatabaseStorage(self.job_store.engine)
+            if settings.compositor_in_database
+            else LocalStorage(root)
+        )
+        give_back_freed_images()  # peaks of past decodes must not stay held
         with self._lock:
             if self._uploads is None:
-                settings = self.settings
                 self._uploads = UploadStore(
-                    settings.data_dir / "uploads",
+                    root,
                     limits=Limits(
                         max_bytes=int(settings.upload_max_mb * 1024 * 1024),
                         max_pixels=int(settings.upload_max_megapixels * 1_000_000),
                     ),
                     preview_px=settings.preview_max_px,
                     idle_s=settings.upload_idle_hours * 3600,
+                    storage=storage,
+                    session_bytes=int(settings.upload_session_mb * 1024 * 1024),
+                    slots=self.upload_slots,
                 )
             return self._uploads
 
@@ -106,3 +126,4 @@ class Deps:
             if self._jobs is not None:
                 self._jobs.engine.dispose()
                 self._jobs = None
+                self._uploads = None  # it may hold the state engine

@@ -14,6 +14,7 @@ from sqlalchemy.exc import ArgumentError
 
 PREFIX = "DASHAPP_"
 LOG_LEVELS = ("debug", "info", "warning", "error")
+COMPOSITOR_STORAGES = ("auto", "local", "database")
 
 
 class SettingsError(ValueError):
@@ -283,6 +284,19 @@ class Settings:
         "Compositor uploads of a browser idle this long are deleted.",
         "24",
     )
+    upload_session_mb: float = setting(
+        500.0,
+        _floats(0.1, 1024 * 1024),
+        "Most MB of images (as stored, losslessly) one Compositor session may keep.",
+        "500",
+    )
+    compositor_storage: str = setting(
+        "auto",
+        lambda n, r: _parse_choice(n, r, COMPOSITOR_STORAGES),
+        "Where Compositor images live: `local` (the data folder, one node), `database` (the "
+        "state database, read by every node) or `auto` (`database` when the state database "
+        "is PostgreSQL).",
+    )
     celery_broker: str = setting(
         "",
         _parse_redis_url,
@@ -339,6 +353,13 @@ class Settings:
     def user_hashes(self) -> dict[str, str]:
         """Basic-auth users: name to password hash."""
         return dict(self.users)
+
+    @property
+    def compositor_in_database(self) -> bool:
+        """Whether Compositor images go to the state database (shared by every node)."""
+        if self.compositor_storage == "auto":
+            return make_url(self.state_url).get_backend_name() in ("postgresql", "postgres")
+        return self.compositor_storage == "database"
 
     @property
     def demo_db_path(self) -> Path:

@@ -33,6 +33,7 @@ from dashapp.compositor.model import (
     shown,
     view_of,
 )
+from dashapp.compositor.storage import StorageError
 from dashapp.compositor.upload_store import UploadStore
 
 # A training job's image by its artifact id: ``(bytes, name)``, or LookupError saying why not.
@@ -146,7 +147,10 @@ def load_recipe(store: UploadStore, page: PageState, contents: Any) -> Step | No
 
 def open_page(store: UploadStore, page: PageState, artifact_id: Any, fetch: FetchArtifact) -> Step:
     """The page loaded or restored: the stored composition checked, a ``?artifact=`` added."""
-    comp, notes = composition.sanitize(page.comp, store)
+    try:
+        comp, notes = composition.sanitize(page.comp, store)
+    except StorageError as exc:  # the composition is kept as it is: nothing was checked
+        return Step(messages={MAIN: [(str(exc), "danger")]})
     raw = page.comp if isinstance(page.comp, dict) else {}
     written: Comp | None = None
     new_hist: dict[str, list[Comp]] | None = None
@@ -161,7 +165,7 @@ def open_page(store: UploadStore, page: PageState, artifact_id: Any, fetch: Fetc
             new_hist = history.push(None, comp)
             comp = written = outcome.comp
             messages[MAIN] = outcome.messages[MAIN]
-        except (CompositionError, ImageRejected) as exc:
+        except (CompositionError, ImageRejected, StorageError) as exc:
             messages[MAIN] = [(str(exc), "danger")]
     rev = revision(page.comp) + (written is not None)
     return Step(
@@ -184,7 +188,10 @@ def render_file(
     wait_s: float = RENDER_WAIT_S,
 ) -> Rendered | Refused:
     """Render at full resolution and save the file (PNG, or JPEG at ``quality``)."""
-    comp, _ = composition.sanitize(page.comp, store)
+    try:
+        comp, _ = composition.sanitize(page.comp, store)
+    except StorageError as exc:
+        return Refused(str(exc))
     comp = composition.merge_geometry(comp, page.geom)
     fmt = "jpeg" if fmt == "jpeg" else "png"
     try:
@@ -202,7 +209,7 @@ def render_file(
         image = render.render(comp, lambda image_id: store.open(comp["session"], image_id))
         flat = render.flatten(image, fmt)
         render_id = store.save_render(comp["session"], flat, fmt=fmt, quality=q)
-    except CompositionError as exc:
+    except (CompositionError, StorageError) as exc:
         return Refused(str(exc))
     except KeyError:
         return Refused("An upload of this composition has expired; upload it again.")
@@ -213,8 +220,11 @@ def render_file(
 
 
 def save_recipe(store: UploadStore, page: PageState) -> RecipeFile | None:
-    """The recipe of the current composition; None while it has no background."""
-    comp, _ = composition.sanitize(page.comp, store)
+    """The recipe of the current composition; None while it has no background (or no store)."""
+    try:
+        comp, _ = composition.sanitize(page.comp, store)
+    except StorageError:
+        return None
     comp = composition.merge_geometry(comp, page.geom)
     if comp["bg"] is None:
         return None
@@ -228,14 +238,14 @@ def _run(
     store: UploadStore, page: PageState, change: Callable[[Comp], Outcome | None]
 ) -> Step | None:
     """Check the composition once, fold the drag in, apply ``change``; None: nothing to do."""
-    comp, notes = composition.sanitize(page.comp, store)
-    comp = composition.merge_geometry(comp, page.geom)
-    store.touch(comp["session"])
     try:
+        comp, notes = composition.sanitize(page.comp, store)
+        comp = composition.merge_geometry(comp, page.geom)
+        store.touch(comp["session"])
         outcome = change(comp)
     except NothingToDo:
         return None
-    except (CompositionError, ImageRejected) as exc:
+    except (CompositionError, ImageRejected, StorageError) as exc:
         return Step(messages={MAIN: [(str(exc), "danger")]})
     if outcome is None or (outcome.comp == comp and not outcome.messages):
         return None
@@ -292,7 +302,7 @@ def _uploaded(store: UploadStore, comp: Comp, pending: Any, *, background: bool)
                 else composition.add_layer(comp, info)
             )
             added.append(info.name)
-        except (ImageRejected, CompositionError) as exc:
+        except (ImageRejected, CompositionError, StorageError) as exc:
             problems.append(f"{name}: {exc}")
     parts: list[Message] = []
     if added:

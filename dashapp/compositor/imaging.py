@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ctypes
 import io
 import warnings
 from dataclasses import dataclass
@@ -14,6 +15,28 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 ACCEPTED_FORMATS = ("PNG", "JPEG", "WEBP", "GIF", "BMP")
 FORMAT_NAMES = "PNG, JPEG, WebP, GIF or BMP"
 ROTATIONS = (0, 90, 180, 270)
+
+
+# glibc's mallopt parameter, and the size from which buffers are mapped (and unmapped when
+# freed): below Pillow's 16 MB blocks of image memory.
+M_MMAP_THRESHOLD = -3
+LARGE_BUFFER = 8 * 1024 * 1024
+
+
+def give_back_freed_images() -> bool:
+    """Make freed image memory go back to the system at once (glibc); False elsewhere.
+
+    glibc raises its mmap threshold to the size of the first large block freed, after
+    which Pillow's 16 MB blocks come from per-thread heaps that keep them when freed: a
+    worker whose threads had each decoded a large upload kept every one of those peaks
+    (six 60-megapixel uploads: +1.2 GB held after they were done, with two decoded at a
+    time). A fixed threshold keeps such blocks mapped, and unmapped when freed.
+    """
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return False  # not glibc (musl, macOS): nothing to tune
+    return bool(mallopt(M_MMAP_THRESHOLD, LARGE_BUFFER))
 
 
 class ImageRejected(ValueError):
@@ -95,8 +118,10 @@ def decode(data: bytes, limits: Limits) -> Image.Image:
     try:
         img.seek(0)  # GIF and other animations: the first frame
         img.load()
-        upright: Image.Image = ImageOps.exif_transpose(img) or img
-        return normalise(upright)
+        # In place: a copy of an upright image would double the memory a decode costs
+        # (a 60-megapixel RGB image is 240 MB in Pillow).
+        ImageOps.exif_transpose(img, in_place=True)
+        return normalise(img)
     except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError):
         raise ImageRejected("The image is truncated or damaged and cannot be read.") from None
 
@@ -145,18 +170,30 @@ def transform(img: Image.Image, *, flip_h: bool, flip_v: bool, rot: int) -> Imag
     return img
 
 
+def preview_size(size: tuple[int, int], max_side: int) -> tuple[int, int]:
+    """The size of a preview: the longest side at most ``max_side``, the shape kept."""
+    width, height = size
+    scale = min(1.0, max_side / max(width, height))
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
 def preview(img: Image.Image, max_side: int) -> Image.Image:
-    """A copy whose longest side is at most ``max_side`` pixels."""
-    out = img.copy()
-    out.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
-    return out
+    """A copy whose longest side is at most ``max_side`` pixels.
+
+    Resized straight from the image (no full-size copy first): reducing by whole factors
+    before the Lanczos pass keeps a 60-megapixel source cheap.
+    """
+    size = preview_size(img.size, max_side)
+    if size == img.size:
+        return img.copy()
+    return img.resize(size, Image.Resampling.LANCZOS, reducing_gap=2.0)
 
 
-def encode_preview(img: Image.Image) -> tuple[bytes, str]:
+def encode_preview(img: Image.Image, quality: int = 85) -> tuple[bytes, str]:
     """Encode a preview: PNG when it has transparency, JPEG otherwise (smaller)."""
     buf = io.BytesIO()
     if has_alpha(img):
         img.save(buf, "PNG", optimize=False, compress_level=6)
         return buf.getvalue(), "image/png"
-    img.convert("RGB").save(buf, "JPEG", quality=85)
+    img.convert("RGB").save(buf, "JPEG", quality=quality)
     return buf.getvalue(), "image/jpeg"

@@ -14,6 +14,7 @@ from dashapp.compositor.upload_store import UploadStore
 
 RECIPE_KEY = "dashapp_recipe"
 RECIPE_MAX_BYTES = 1024 * 1024
+MAX_DEPTH = 8  # a recipe nests 3 levels: recipe, layers, layer
 
 
 def to_recipe(comp: Comp) -> dict[str, Any]:
@@ -71,8 +72,28 @@ def parse(contents: Any) -> Any:
     """The JSON of an uploaded recipe file (a ``data:`` URL); CompositionError if unreadable."""
     try:
         data = decode_data_url(contents, RECIPE_MAX_BYTES)
-        return json.loads(data.decode("utf-8"))
+        recipe = json.loads(data.decode("utf-8"))
     except ImageRejected as exc:
         raise CompositionError(f"Recipe refused: {exc}") from None
-    except (UnicodeDecodeError, ValueError):
-        raise CompositionError("This file is not a dashapp compositor recipe.") from None
+    # JSON nested thousands deep makes the parser raise RecursionError; a little less deep
+    # parses, and then breaks whatever walks it (a message quoting a name, a deepcopy).
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        recipe = None
+    if recipe is None or _deeper_than(recipe, MAX_DEPTH):
+        raise CompositionError("This file is not a dashapp compositor recipe.")
+    return recipe
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether lists and objects nest more than ``limit`` levels (without recursion)."""
+    level: list[Any] = [value]
+    for _ in range(limit + 1):
+        level = [
+            child
+            for item in level
+            if isinstance(item, dict | list)
+            for child in (item.values() if isinstance(item, dict) else item)
+        ]
+        if not level:
+            return False
+    return True

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import functools
+import io
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any, BinaryIO
 
 from flask import Flask, Response, request, send_file, stream_with_context
 
+from dashapp.compositor.storage import StorageError
 from dashapp.data.catalog import CatalogError, DataUnavailable
 from dashapp.data.filters import GridRequestError
 from dashapp.data.grid_service import iter_csv
@@ -54,29 +59,56 @@ def install_compositor_routes(server: Flask, deps: Deps) -> None:
         )
         if found is None:
             return missing()
-        path, mime = found
-        return send_file(path, mimetype=mime, max_age=7 * 24 * 3600)
+        return send_stored(found, max_age=7 * 24 * 3600)
 
     def rendered(sid: str, render_id: str) -> Response:
         if request.args.get("preview") == "1":
             small = deps.upload_store.render_preview(sid, render_id)
             if small is None:
                 return missing()
-            return send_file(small[0], mimetype=small[1], max_age=3600)
+            return send_stored(small, max_age=3600)
         found = deps.upload_store.render_file(sid, render_id)
         if found is None:
             return missing()
-        path, mime = found
-        name = "composite." + path.suffix.lstrip(".")
+        name = "composite." + ("png" if found[1] == "image/png" else "jpg")
         download = request.args.get("download") == "1"
-        return send_file(path, mimetype=mime, as_attachment=download, download_name=name)
+        return send_stored(found, as_attachment=download, download_name=name)
 
     server.add_url_rule(
-        f"{prefix}compositor/files/<sid>/<image_id>/preview", "dashapp_preview", preview
+        f"{prefix}compositor/files/<sid>/<image_id>/preview",
+        "dashapp_preview",
+        answers_storage_errors(preview),
     )
     server.add_url_rule(
-        f"{prefix}compositor/files/<sid>/renders/<render_id>", "dashapp_render", rendered
+        f"{prefix}compositor/files/<sid>/renders/<render_id>",
+        "dashapp_render",
+        answers_storage_errors(rendered),
     )
+
+
+def answers_storage_errors(view: Callable[..., Response]) -> Callable[..., Response]:
+    """A view that answers the store's own words (a busy server, no database) with a 503."""
+
+    @functools.wraps(view)
+    def wrapped(**kwargs: str) -> Response:
+        try:
+            return view(**kwargs)
+        except StorageError as exc:
+            return Response(f"{exc}\n", 503, mimetype="text/plain")
+
+    return wrapped
+
+
+def send_stored(found: tuple[Path | BinaryIO, str], **options: Any) -> Response:
+    """Send a stored file: a path on this node's disk, or a stream (its length given)."""
+    file, mime = found
+    if isinstance(file, Path):
+        return send_file(file, mimetype=mime, **options)
+    size = file.seek(0, io.SEEK_END)
+    file.seek(0)
+    resp = send_file(file, mimetype=mime, conditional=False, etag=False, **options)
+    resp.content_length = size
+    return resp
 
 
 def install_job_routes(server: Flask, deps: Deps) -> None:

@@ -261,3 +261,32 @@ def test_bc007_a_flip_click_costs_one_request(page, live_server, files) -> None:
     assert len(posts) == 1, [p["output"] for p in posts]
     assert f"{C.CANVAS}.figure" in posts[0]["output"]  # the action's answer draws the page
     assert page.watch.problems() == []
+
+
+def test_bc008_two_nodes_with_one_state_database_share_the_images(
+    page, start_server, pg_url, files, tmp_path
+) -> None:
+    """Uploaded through node A; node B (its own data folder) shows, renders and serves it."""
+    node_a, node_b = (start_server(DASHAPP_STATE_URL=pg_url) for _ in range(2))
+    open_with_layer(page, node_a, files)
+    x, y, w, h = fields(page)
+    kept = page.evaluate("() => Object.fromEntries(Object.entries(localStorage))")
+    page.goto(node_b.url("/compositor"))  # another origin: hand it the work, as a balancer would
+    page.evaluate("(s) => Object.entries(s).forEach(([k, v]) => localStorage.setItem(k, v))", kept)
+    page.reload()
+    page.wait_for_selector(".layer-list .list-group-item.active:has-text('red.png')")
+    thumb = page.locator(".layer-thumb").first
+    expect(thumb).to_have_js_property("complete", True)
+    assert thumb.evaluate("img => img.naturalWidth") == 300  # B's preview of A's upload
+    page.click(f"#{C.RENDER}")
+    link = page.wait_for_selector(f"#{C.RESULT} a.btn:has-text('Download')", timeout=30_000)
+    with page.expect_download() as download:
+        link.click()
+    saved = tmp_path / "from-b.png"
+    download.value.save_as(saved)
+    with Image.open(saved) as out:
+        assert out.size == (1200, 800)
+        assert out.getpixel((x + w // 2, y + h // 2)) == LAYER
+        assert out.getpixel((5, 5)) == (*BG, 255)
+    assert not list((node_b.log.parent / "uploads").glob("*/*.png"))  # nothing on B's disk
+    assert page.watch.problems() == []

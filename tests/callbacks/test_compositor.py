@@ -356,3 +356,33 @@ def test_cc014_preview_and_render_urls_stay_inside_their_session(client, page, d
         assert resp.status_code == 404, url
         assert secret not in resp.data
         resp.close()
+
+
+def test_cc015_a_deeply_nested_recipe_is_just_not_a_recipe(page) -> None:
+    before = json.loads(json.dumps(page.comp))
+    for nested in (b"[" * 100_000 + b"]" * 100_000, b'{"a":' * 900 + b"1" + b"}" * 900):
+        page.act(C.RECIPE_UPLOAD, recipe=data_url(nested, "application/json"))
+        assert "This file is not a dashapp compositor recipe." in page.message()
+        assert page.comp == before
+    deep_name = {"dashapp_recipe": 1, "background": {"w": 8, "h": 8}, "layers": [{"name": []}]}
+    deep_name["layers"][0]["name"] = json.loads("[" * 900 + "]" * 900)
+    page.act(C.RECIPE_UPLOAD, recipe=data_url(json.dumps(deep_name).encode(), "application/json"))
+    assert "not a dashapp compositor recipe" in page.message()
+
+
+def test_cc016_busy_decoders_and_a_full_session_say_so(page, deps) -> None:
+    before = json.loads(json.dumps(page.comp))
+    image = encode(solid((60, 40), (9, 9, 9)), "PNG")
+    deps.upload_store.slot_wait_s = 0.1
+    while deps.upload_slots.acquire(timeout=0):  # other uploads hold every slot
+        pass
+    page.upload(image, "late.png", background=False)
+    assert "The server is busy storing other images; try again in a moment." in page.message(
+        C.LAYER_MESSAGE
+    )
+    assert page.comp == before
+    deps.upload_slots.release()
+    deps.upload_store.session_bytes = deps.upload_store.storage.used(page.comp["session"])
+    page.upload(image, "more.png", background=True)
+    assert "the most one session may keep" in page.message(C.BG_MESSAGE)
+    assert page.comp == before

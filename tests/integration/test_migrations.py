@@ -14,6 +14,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, MetaData, text
 
 from dashapp import migrations
+from dashapp.compositor.schema import metadata as compositor_metadata
 from dashapp.db import make_engine
 from jobs.schema import metadata as jobs_metadata
 from jobs.store import SUCCEEDED, JobStore
@@ -32,7 +33,7 @@ def state_url(request, tmp_path: Path) -> str:
 
 
 # Every package's table declarations: the migrated database must match them all.
-ALL_METADATA = [jobs_metadata]
+ALL_METADATA = [jobs_metadata, compositor_metadata]
 
 
 def schema_drift(engine: Engine) -> list:
