@@ -29,7 +29,7 @@ from jobs.store import JobStore
 # at once per worker process keeps the server's memory bounded.
 RENDERS_AT_ONCE = 2
 # A request waits this long for a database slot before it is told the database is busy.
-SLOT_WAIT_S = 0.5
+SLOT_WAIT_S = 0.25
 # A circuit's trial call that never reports back stops blocking others after this.
 TRIAL_MAX_S = 15.0
 # /healthz gives each database this long, connecting included.
