@@ -248,6 +248,9 @@ class Settings:
     statement_timeout_s: float = setting(
         10.0, _floats(0.1, 3600), "Time limit of one query to the browsed database.", "10"
     )
+    db_retry_s: float = setting(
+        5.0, _floats(0.5, 600), "A database that stopped answering is retried after this.", "5"
+    )
     max_jobs: int = setting(
         2, _ints(1, 64), "Training jobs running at once; more wait, visibly queued."
     )
@@ -262,6 +265,11 @@ class Settings:
         _parse_patterns,
         "Globs hidden from the Data page, applied after the allow list.",
         "(none)",
+    )
+    min_free_mb: int = setting(
+        200,
+        _ints(0, 100_000_000),
+        "Free space the data directory must keep, in MB; `/healthz` fails below it (0: off).",
     )
     log_level: str = setting(
         "info", lambda n, r: _parse_choice(n, r, LOG_LEVELS), "debug, info, warning or error."

@@ -32,6 +32,7 @@ from sqlalchemy.types import ARRAY, NullType, TypeEngine
 from dashapp.data.caches import Anchors, Statements
 from dashapp.data.driver_values import lenient_type, read_leniently
 from dashapp.data.json_values import ColumnShaper, column_shaper
+from dashapp.db import DatabaseBusy, is_unresponsive
 
 # Column kinds: how a column is filtered, sorted and shown.
 TEXT, NUMBER, DATE, DATETIME, BOOL, JSONISH, BINARY = (
@@ -49,6 +50,9 @@ ESTIMATE_ABOVE = 200_000  # PostgreSQL: use the planner's estimate above this ma
 class DataUnavailable(RuntimeError):
     """The database could not answer (down, timed out, refused); the message says which."""
 
+
+NOT_ANSWERING = "The database is not answering, retrying… (try again in a few seconds)."
+BUSY = "The database is slow to answer: every connection this server may use is waiting on it."
 
 # PostgreSQL SQLSTATEs of a statement naming a column or table that is no longer there.
 SCHEMA_CHANGE_CODES = {"42703", "42P01"}
@@ -70,6 +74,10 @@ def explain_db_error(exc: BaseException) -> str:
             "The table's columns changed since this page was opened: reload the page to see"
             " the table as it is now."
         )
+    if is_unresponsive(exc):
+        return NOT_ANSWERING
+    if isinstance(exc, DatabaseBusy):
+        return BUSY
     text = str(getattr(exc, "orig", exc)).lower()
     if "statement timeout" in text or "canceling statement" in text or "interrupted" in text:
         return "The query took too long and was stopped (statement time limit)."

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import errno
+import math
 import os
 import secrets
-import tempfile
+import shutil
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +28,8 @@ from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as BaseResponse
 
-from dashapp.deps import Deps
+from dashapp.db import DatabaseBusy, is_unresponsive
+from dashapp.deps import HEALTH_PROBE_S, Deps
 from dashapp.identity import ANONYMOUS, Identity
 from dashapp.settings import Settings
 from dashapp.web import logs, routes, security, signin
@@ -78,43 +82,97 @@ def security_headers(settings: Settings, script_hashes: Sequence[str]) -> dict[s
     }
 
 
-def _writable(folder: Path) -> str:
-    """ "ok" when a file can be created in ``folder``, else why not."""
+# Operating-system errors that mean the disk cannot take our writes at all.
+DISK_FULL_OR_READ_ONLY = {errno.ENOSPC, errno.EDQUOT, errno.EROFS}
+
+
+def write_check(folder: Path) -> str:
+    """ "ok" when a small file can really be written, synced and deleted in ``folder``."""
+    probe = folder / f".healthz-{os.getpid()}-{secrets.token_hex(4)}"
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=folder):
-            pass
+        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            os.write(fd, secrets.token_bytes(4096))  # real blocks: an empty file needs none
+            os.fsync(fd)
+        finally:
+            os.close(fd)
         return "ok"
     except OSError as exc:
+        if exc.errno in DISK_FULL_OR_READ_ONLY:
+            return f"disk full or read-only: {exc.strerror}"
         return f"not writable: {exc.strerror}"
+    finally:
+        with contextlib.suppress(OSError):
+            probe.unlink()
+
+
+def space_check(folder: Path, min_free_mb: int) -> str:
+    """ "ok" when ``folder``'s disk has at least ``min_free_mb`` MB free."""
+    try:
+        free_mb = shutil.disk_usage(folder).free / 1024 / 1024
+    except OSError as exc:
+        return f"not writable: {exc.strerror}"
+    if free_mb < min_free_mb:
+        return (
+            f"disk nearly full: {free_mb:.0f} MB free, below the {min_free_mb} MB minimum "
+            "(DASHAPP_MIN_FREE_MB)"
+        )
+    return "ok"
+
+
+def database_check(deps: Deps, which: str) -> str:
+    """ "ok", or why the database cannot be used; waits at most ``HEALTH_PROBE_S``.
+
+    While the database's circuit is open (it stopped answering moments ago) this says so
+    at once; otherwise a fresh connection runs ``SELECT 1``, and what it finds opens or
+    closes the circuit, so the requests that need the database follow the probe.
+    """
+    engine, guard = deps.probe(which)
+    wait = guard.refusing_for()
+    if wait > 0:
+        return f"unreachable: not answering (tried again in {math.ceil(wait)} s)"
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as exc:  # any driver error means "not reachable"
+        if is_unresponsive(exc):
+            guard.not_answering()
+            return f"unreachable: not answering within {HEALTH_PROBE_S:g} s"
+        return f"unreachable: {type(exc).__name__}"
+    guard.answered()
+    return "ok"
 
 
 def health(deps: Deps) -> tuple[dict[str, Any], int]:
-    """Check both databases, the background-job cache and the data directory: 200 or 503."""
-    checks: dict[str, Any] = {}
-    try:
-        with deps.browse_engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-        checks["database"] = "ok"
-    except Exception as exc:  # any driver error means "not reachable"
-        checks["database"] = f"unreachable: {type(exc).__name__}"
-    try:
-        with deps.job_store.engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-        checks["state"] = "ok"
-    except Exception as exc:  # the app's own state database
-        checks["state"] = f"unreachable: {type(exc).__name__}"
-    checks["data_dir"] = _writable(deps.settings.data_dir)
-    if deps.settings.celery_broker:
+    """Check both databases, the background-job cache and the data directory: 200 or 503.
+
+    Answers within a few seconds whatever state the databases are in (each probe has its
+    own limit); the data directory must take a real write and keep its minimum free space.
+    """
+    settings = deps.settings
+    # Both probes at once: two frozen databases still cost one probe's limit, not two.
+    checks: dict[str, Any] = {"state": "unreachable: the probe did not return"}
+    state = threading.Thread(
+        target=lambda: checks.update(state=database_check(deps, "state")), daemon=True
+    )
+    state.start()
+    checks["database"] = database_check(deps, "database")
+    state.join(HEALTH_PROBE_S + 1)
+    disk = write_check(settings.data_dir)
+    checks["data_dir"] = (
+        disk if disk != "ok" else space_check(settings.data_dir, settings.min_free_mb)
+    )
+    if settings.celery_broker:
         try:
             import redis
 
-            redis.Redis.from_url(deps.settings.celery_broker, socket_timeout=2).ping()
+            redis.Redis.from_url(settings.celery_broker, socket_timeout=2).ping()
             checks["cache"] = "ok"
         except Exception as exc:  # broker down or unreachable
             checks["cache"] = f"unreachable: {type(exc).__name__}"
     else:
-        checks["cache"] = _writable(deps.settings.data_dir / "cache")
+        checks["cache"] = write_check(settings.data_dir / "cache")
     ok = all(v == "ok" for v in checks.values())
     return {"status": "ok" if ok else "fail", "checks": checks}, 200 if ok else 503
 
@@ -217,6 +275,10 @@ def install(server: Flask, deps: Deps, front: Frontend) -> None:
             return exc
         if isinstance(exc, front.not_found_errors):  # a script path the front end lacks
             return jsonify({"error": "not found"}), 404
+        if is_unresponsive(exc) or isinstance(exc, DatabaseBusy):
+            # A frozen or cut-off database: a short line, no traceback per request.
+            server.logger.warning("%s: %s", request.path, exc)
+            return jsonify({"error": "the database is not answering, retrying…"}), 503
         malformed = (KeyError, ValueError, TypeError, IndexError, AttributeError)
         if request.path.endswith("_dash-update-component") and isinstance(
             exc, (*malformed, *front.malformed_errors)
