@@ -44,8 +44,10 @@ def prepare_data(settings: Settings) -> None:
     """Create the data directory, the demo database when it is browsed, the state schema.
 
     Raises ``dashapp.migrations.SchemaError`` (a one-line message) when the state database
-    does not fit this code and may not be upgraded here.
+    does not fit this code and may not be upgraded here, and ``SettingsError`` when nodes
+    share state but not a secret key.
     """
+    settings.require_shared_secret()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     if settings.uses_demo_db and settings.demo_autocreate:
         ensure_sqlite(settings.demo_db_path, DemoSizes(events=settings.demo_rows))
