@@ -162,10 +162,12 @@ def install_auth(server: Flask, deps: Deps) -> None:
     (server.logger.warning if warn else server.logger.info)("%s", line)
 
     def check(name: str, password: str) -> bool:
+        """A password check that counts failures (HTTP Basic)."""
         return throttle.check(users, name, password)
 
     @server.before_request
     def _who() -> BaseResponse | None:
+        """Who is asking: the identity for this request, or the answer refusing it."""
         if request.path in open_paths:
             return None
         try:

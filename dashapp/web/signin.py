@@ -76,7 +76,14 @@ def form_ok(secret: str, nonce: str | None, sent: Any) -> bool:
     """Whether a posted sign-in form came from our page in this browser."""
     if not isinstance(sent, str) or not nonce or not NONCE_RE.fullmatch(nonce):
         return False
-    return hmac.compare_digest(sent, form_token(secret, nonce))
+    return same_token(sent, form_token(secret, nonce))
+
+
+def same_token(sent: Any, expected: str) -> bool:
+    """Whether a posted token is the expected one (constant time; any text is just wrong)."""
+    if not isinstance(sent, str):
+        return False
+    return hmac.compare_digest(sent.encode("utf-8", "surrogatepass"), expected.encode())
 
 
 def current_session() -> SignInSession | None:
@@ -147,6 +154,7 @@ def install(
 
     @server.route(f"{prefix}login", methods=["GET", "POST"], endpoint="dashapp_login")
     def _login() -> Any:
+        """The form (GET), or a sign-in attempt (POST)."""
         target = safe_next(request.values.get("next"), prefix)
         if request.method == "GET":
             try:
@@ -186,12 +194,12 @@ def install(
 
     @server.route(f"{prefix}logout", methods=["POST"], endpoint="dashapp_logout")
     def _logout() -> Any:
+        """End this browser's session (a POST carrying the session's token)."""
         resp = redirect(f"{prefix}login", 303)
         token = request.cookies.get(SESSION_COOKIE)
         try:
             found = store.get(token) if token else None
-            sent = request.form.get("csrf")
-            if found and isinstance(sent, str) and hmac.compare_digest(sent, found.csrf):
+            if found and same_token(request.form.get("csrf"), found.csrf):
                 assert token is not None
                 store.end(token)
                 resp.delete_cookie(SESSION_COOKIE, **cookie_flags(prefix))

@@ -91,6 +91,7 @@ class SignInThrottle:
         """Seconds until this name and address may try again (0: now)."""
 
         def blocked(strategy: RateLimiter) -> float:
+            """The longest wait among the counters that are full."""
             wait = 0.0
             for item, kind, key in self._keys(name, address):
                 if not strategy.test(item, KEY_PREFIX, kind, key):
@@ -104,6 +105,7 @@ class SignInThrottle:
         """Count one failed attempt against the name and the address."""
 
         def count(strategy: RateLimiter) -> float:
+            """One more failure on each counter."""
             for item, kind, key in self._keys(name, address):
                 strategy.hit(item, KEY_PREFIX, kind, key)
             return 0.0

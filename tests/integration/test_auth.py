@@ -573,3 +573,20 @@ def test_au016_compositor_files_are_cached_by_the_browser_only(app) -> None:
         assert "private" in directives, (url, directives)
         assert "public" not in directives, url
         resp.close()
+
+
+def test_au017_any_forged_form_token_is_a_400_never_a_500(users_server) -> None:
+    import requests
+
+    web = requests.Session()
+    web.get(users_server.url("/login"))  # the browser's nonce cookie
+    for forged in ("é", "x" * 5000, ""):
+        resp = web.post(
+            users_server.url("/login"),
+            data={"user": "dave", "password": "other-pass", "csrf": forged},
+            allow_redirects=False,
+        )
+        assert resp.status_code == 400, (forged[:10], resp.text[:200])
+        assert "This form had expired" in resp.text
+    out = web.post(users_server.url("/logout"), data={"csrf": "é"}, allow_redirects=False)
+    assert out.status_code == 303

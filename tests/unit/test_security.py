@@ -216,3 +216,16 @@ def test_se012_only_versioned_assets_may_be_cached_by_others(path, current, expe
 
     prefix = "/tools/app/" if path.startswith("/tools/") else "/"
     assert cache_control(path, prefix, current) == expected
+
+
+def test_se013_any_text_as_a_form_token_is_just_wrong() -> None:
+    from dashapp.web.signin import form_ok, form_token, same_token
+
+    nonce = "n" * 24
+    good = form_token("secret", nonce)
+    assert form_ok("secret", nonce, good)
+    assert not form_ok("other-secret", nonce, good)  # another key: another token
+    for sent in ("é", "\udcff", "", good + "x", None, ["x"]):
+        assert not form_ok("secret", nonce, sent)
+        assert not same_token(sent, good)
+    assert not form_ok("secret", "short", form_token("secret", "short"))
