@@ -232,8 +232,7 @@ class Settings:
     secret_key: str = setting(
         "",
         lambda n, r: r,
-        "Signs the sign-in form's tokens; the same on every node. Required (the app refuses "
-        "to start without it) when nodes share state: a Celery broker or PostgreSQL state.",
+        "Signs the sign-in form's tokens; the same on every node (required when they share state).",
         "generated once into <data dir>/secret_key",
     )
     demo_rows: int = setting(
@@ -323,8 +322,7 @@ class Settings:
     session_hours: float = setting(
         12.0,
         _floats(0.05, 24 * 90),
-        "How long a sign-in on the sign-in page lasts (standalone users), enforced by the "
-        "server; signing out ends it at once on every node.",
+        "How long a sign-in lasts, from signing in (enforced by the server; sign-out ends it).",
         "12",
     )
     allow_anonymous: bool = setting(
@@ -337,9 +335,8 @@ class Settings:
     signin_attempts: int = setting(
         10,
         _ints(1, 10_000),
-        "Failed sign-ins (page or HTTP Basic) allowed per user name in 15 minutes, five times "
-        "as many per client address; then 429 until the window ends. Counted in Redis when "
-        "`DASHAPP_CELERY_BROKER` is set, else in each worker's memory.",
+        "Failed sign-ins allowed per user name in 15 minutes (5x per address); then 429. "
+        "Counted in Redis with `DASHAPP_CELERY_BROKER`, else per worker.",
     )
 
     def __post_init__(self) -> None:
@@ -350,23 +347,6 @@ class Settings:
             object.__setattr__(self, "database_url", f"sqlite:///{data_dir / 'demo.sqlite'}")
         if not self.state_url:
             object.__setattr__(self, "state_url", f"sqlite:///{data_dir / 'state.sqlite'}")
-
-    @property
-    def shares_state(self) -> bool:
-        """Whether nodes may share this app's state (a Celery broker or PostgreSQL state)."""
-        return bool(self.celery_broker) or self.state_url.startswith("postgresql")
-
-    def require_shared_secret(self) -> None:
-        """Refuse a per-node secret key (generated into the data folder) when nodes share state."""
-        if self.shares_state and not self.secret_key:
-            why = (
-                "DASHAPP_CELERY_BROKER" if self.celery_broker else "a PostgreSQL DASHAPP_STATE_URL"
-            )
-            raise SettingsError(
-                f"DASHAPP_SECRET_KEY is not set, but {why} means several nodes may serve this "
-                "app and each would generate its own key: set the same DASHAPP_SECRET_KEY on "
-                "every node (e.g. python -c 'import secrets; print(secrets.token_urlsafe(48))')"
-            )
 
     @property
     def user_hashes(self) -> dict[str, str]:

@@ -182,17 +182,18 @@ def test_se010_the_dummy_hash_is_made_like_the_users_hashes() -> None:
 
 
 def test_se011_shared_state_needs_a_shared_secret_key(tmp_path) -> None:
+    from dashapp.app import require_shared_secret
+
     alone = Settings(data_dir=tmp_path)
-    alone.require_shared_secret()  # one node: a key generated into the data folder is fine
+    require_shared_secret(alone)  # one node: a key generated into the data folder is fine
     for shared in (
         alone.with_overrides(celery_broker="redis://127.0.0.1:6379/0"),
         alone.with_overrides(state_url="postgresql://postgres@db:5432/state"),
         alone.with_overrides(state_url="postgresql+psycopg2://postgres@db:5432/state"),
     ):
-        assert shared.shares_state
         with pytest.raises(SettingsError, match="set the same DASHAPP_SECRET_KEY on every node"):
-            shared.require_shared_secret()
-        shared.with_overrides(secret_key="k" * 40).require_shared_secret()
+            require_shared_secret(shared)
+        require_shared_secret(shared.with_overrides(secret_key="k" * 40))
 
 
 @pytest.mark.parametrize(
