@@ -25,7 +25,7 @@ from dashapp.data.demo_data import DemoSizes, ensure_sqlite
 from dashapp.db import make_engine
 from dashapp.deps import Deps
 from dashapp.migrations import require_head, upgrade
-from dashapp.settings import Settings
+from dashapp.settings import Settings, SettingsError
 from dashapp.web import server, signin
 from jobs.registry import load as load_trainers
 
@@ -40,12 +40,29 @@ def assets_dir() -> Path:
     return installed if installed.is_dir() else here.parent / "assets"
 
 
+def require_shared_secret(settings: Settings) -> None:
+    """Refuse a per-node secret key (generated into the data folder) when nodes share state."""
+    if settings.secret_key:
+        return
+    if settings.celery_broker or settings.state_url.startswith("postgresql"):
+        why = (
+            "DASHAPP_CELERY_BROKER" if settings.celery_broker else "a PostgreSQL DASHAPP_STATE_URL"
+        )
+        raise SettingsError(
+            f"DASHAPP_SECRET_KEY is not set, but {why} means several nodes may serve this app "
+            "and each would generate its own key: set the same DASHAPP_SECRET_KEY on every "
+            "node (e.g. python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+        )
+
+
 def prepare_data(settings: Settings) -> None:
     """Create the data directory, the demo database when it is browsed, the state schema.
 
     Raises ``dashapp.migrations.SchemaError`` (a one-line message) when the state database
-    does not fit this code and may not be upgraded here.
+    does not fit this code and may not be upgraded here, and ``SettingsError`` when nodes
+    share state but not a secret key.
     """
+    require_shared_secret(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     if settings.uses_demo_db and settings.demo_autocreate:
         ensure_sqlite(settings.demo_db_path, DemoSizes(events=settings.demo_rows))

@@ -29,6 +29,9 @@ def _prepare(settings: Settings) -> None:
 
     try:
         prepare_data(settings)
+    except SettingsError as exc:  # settings that are fine one by one but not together
+        sys.stderr.write(f"dashapp: bad setting: {exc}\n")
+        raise SystemExit(2) from None
     except SchemaError as exc:
         sys.stderr.write(f"dashapp: {exc}\n")
         raise SystemExit(2) from None

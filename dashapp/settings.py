@@ -233,7 +233,7 @@ class Settings:
     secret_key: str = setting(
         "",
         lambda n, r: r,
-        "Signs session cookies; must be the same for every worker.",
+        "Signs the sign-in form's tokens; the same on every node (required when they share state).",
         "generated once into <data dir>/secret_key",
     )
     demo_rows: int = setting(
@@ -344,8 +344,21 @@ class Settings:
     session_hours: float = setting(
         12.0,
         _floats(0.05, 24 * 90),
-        "How long a sign-in on the sign-in page lasts (standalone users).",
+        "How long a sign-in lasts, from signing in (enforced by the server; sign-out ends it).",
         "12",
+    )
+    allow_anonymous: bool = setting(
+        False,
+        _parse_bool,
+        "With `DASHAPP_USER_HEADER` or `DASHAPP_USERS` set: serve requests that carry no user "
+        "as `anonymous` instead of refusing them (or sending them to the sign-in page).",
+        "false",
+    )
+    signin_attempts: int = setting(
+        10,
+        _ints(1, 10_000),
+        "Failed sign-ins allowed per user name in 15 minutes (5x per address); then 429. "
+        "Counted in Redis with `DASHAPP_CELERY_BROKER`, else per worker.",
     )
 
     def __post_init__(self) -> None:

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import ipaddress
 import re
+import secrets
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from werkzeug.datastructures import Headers
 from werkzeug.middleware.proxy_fix import ProxyFix
-from werkzeug.security import check_password_hash
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from dashapp.identity import ANONYMOUS, Identity
 
@@ -56,8 +58,34 @@ class TrustedProxyMiddleware:
         return self.app(environ, start_response)
 
 
-def basic_user(authorization: str | None, users: Mapping[str, str]) -> str | None:
-    """The user name if the ``Authorization: Basic`` header carries a valid password."""
+PasswordCheck = Callable[[str, str], bool]
+
+
+@functools.cache
+def dummy_hash(method: str) -> str:
+    """A hash of a random password made like the users' own (same cost), once per process."""
+    return generate_password_hash(secrets.token_hex(16), method=method)
+
+
+def hash_method(users: Mapping[str, str]) -> str:
+    """The hashing method and cost of the configured users (``scrypt:32768:8:1`` ...)."""
+    first = next(iter(users.values()), "")
+    method = first.split("$", 1)[0]
+    return method if method.startswith(("scrypt", "pbkdf2")) else "scrypt"
+
+
+def check_password(users: Mapping[str, str], name: str, password: str) -> bool:
+    """Whether the password is the user's; an unknown name costs the same hash check."""
+    stored = users.get(name)
+    if stored is None:
+        # Checked and thrown away: answering at once would tell which names exist.
+        check_password_hash(dummy_hash(hash_method(users)), password)
+        return False
+    return check_password_hash(stored, password)
+
+
+def basic_credentials(authorization: str | None) -> tuple[str, str] | None:
+    """The ``(name, password)`` an ``Authorization: Basic`` header carries, if well-formed."""
     if not authorization or not authorization.lower().startswith("basic "):
         return None
     try:
@@ -65,10 +93,19 @@ def basic_user(authorization: str | None, users: Mapping[str, str]) -> str | Non
     except (binascii.Error, UnicodeDecodeError):
         return None
     name, sep, password = raw.partition(":")
-    stored = users.get(name)
-    if not sep or stored is None:
+    return (name, password) if sep else None
+
+
+def basic_user(
+    authorization: str | None, users: Mapping[str, str], check: PasswordCheck | None = None
+) -> str | None:
+    """The user name if the ``Authorization: Basic`` header carries a valid password."""
+    creds = basic_credentials(authorization)
+    if creds is None:
         return None
-    return name if check_password_hash(stored, password) else None
+    name, password = creds
+    ok = check(name, password) if check else check_password(users, name, password)
+    return name if ok else None
 
 
 def identify(
@@ -79,10 +116,15 @@ def identify(
     users: Mapping[str, str],
     admins: Iterable[str],
     session_user: str | None = None,
+    allow_anonymous: bool = False,
+    check: PasswordCheck | None = None,
 ) -> Identity | None:
-    """Who sent this request; None when credentials are required and missing or wrong.
+    """Who sent this request; None when it must be refused (no user, or wrong credentials).
 
     ``session_user``: who signed in on this browser's session, if anyone (``signin``).
+    ``allow_anonymous``: serve a request that names no user as anonymous (always so when
+    neither a portal header nor users are configured). ``check``: the password check
+    (default ``check_password``; the web layer passes one that counts failures).
     """
     admin_set = set(admins)
     if user_header and environ.get(TRUSTED_KEY):
@@ -91,12 +133,61 @@ def identify(
             return Identity(name, name in admin_set, "header")
     if users and session_user is not None and session_user in users:
         return Identity(session_user, session_user in admin_set, "session")
-    if users:
-        user = basic_user(headers.get("Authorization"), users)
+    if users and headers.get("Authorization"):
+        # Credentials that were sent must be right, anonymous access or not.
+        user = basic_user(headers.get("Authorization"), users, check)
         return Identity(user, user in admin_set, "basic") if user else None
-    return Identity(ANONYMOUS, False, "open")
+    if allow_anonymous or is_open(user_header=user_header, users=users):
+        return Identity(ANONYMOUS, False, "open")
+    return None
 
 
 def is_open(*, user_header: str, users: Mapping[str, str]) -> bool:
     """Whether the app accepts anyone (neither a portal header nor users are configured)."""
     return not user_header and not users
+
+
+def portal_refusal(environ: Mapping[str, Any], user_header: str) -> str:
+    """Why a portal-only app refuses a request without a user (what the person reads)."""
+    if not environ.get(TRUSTED_KEY):
+        return (
+            "dashapp takes its users from the portal, and this request did not come through "
+            "it (not from a trusted proxy): open dashapp through the portal.\n"
+        )
+    return (
+        f"The portal sent no valid user name ({user_header} is missing or malformed): "
+        "sign in to the portal and open dashapp through it again.\n"
+    )
+
+
+def auth_mode(
+    *,
+    user_header: str,
+    users: Mapping[str, str],
+    trusted_proxies: Iterable[str],
+    allow_anonymous: bool,
+) -> tuple[str, bool]:
+    """The start-up log line saying who may use the app, and whether it deserves a warning."""
+    proxies = ", ".join(trusted_proxies) or "none"
+    if is_open(user_header=user_header, users=users):
+        return (
+            "auth mode: open: dashapp is open: no DASHAPP_USERS and no DASHAPP_USER_HEADER "
+            f"are set, so anyone who can reach it uses it (as {ANONYMOUS!r})",
+            True,
+        )
+    mode = "portal+sign-in" if user_header and users else "portal" if user_header else "sign-in"
+    parts = []
+    if user_header:
+        parts.append(f"user from {user_header} sent by trusted proxies: {proxies}")
+    if users:
+        parts.append(f"{len(users)} users sign in on the sign-in page or with HTTP Basic")
+    if allow_anonymous:
+        rest = f"requests without a user are served as {ANONYMOUS!r} (DASHAPP_ALLOW_ANONYMOUS)"
+    elif users:
+        rest = "requests without a user are sent to sign in"
+    else:
+        rest = "requests without a user are refused"
+    warn = allow_anonymous or (bool(user_header) and proxies == "none" and not users)
+    if user_header and proxies == "none":
+        parts.append("no proxy is trusted (DASHAPP_TRUSTED_PROXIES), so no header counts")
+    return f"auth mode: {mode}: " + "; ".join([*parts, rest]), warn

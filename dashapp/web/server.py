@@ -1,9 +1,10 @@
-"""Flask-level glue: secret key, users, security headers, errors, 404 status and health."""
+"""Flask-level glue: secret key, users, security and cache headers, errors, health."""
 
 from __future__ import annotations
 
 import contextlib
 import errno
+import json
 import math
 import os
 import secrets
@@ -25,6 +26,7 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -32,7 +34,8 @@ from dashapp.db import DatabaseBusy, is_unresponsive
 from dashapp.deps import HEALTH_PROBE_S, Deps
 from dashapp.identity import ANONYMOUS, Identity
 from dashapp.settings import Settings
-from dashapp.web import logs, routes, security, signin
+from dashapp.web import logs, routes, security, sessions, signin
+from dashapp.web.throttle import SignInThrottle, TooManyAttempts, storage_uri
 
 
 def load_secret_key(settings: Settings) -> str:
@@ -183,8 +186,9 @@ def current_identity() -> Identity:
     return ident if isinstance(ident, Identity) else Identity(ANONYMOUS)
 
 
-def install_auth(server: Flask, settings: Settings) -> None:
-    """Trusted proxies, the portal's user header and basic-auth users, on every request."""
+def install_auth(server: Flask, deps: Deps) -> None:
+    """Trusted proxies, the portal's user header and standalone users, on every request."""
+    settings = deps.settings
     server.wsgi_app = security.TrustedProxyMiddleware(  # type: ignore[method-assign]
         server.wsgi_app, security.networks(settings.trusted_proxies)
     )
@@ -200,50 +204,108 @@ def install_auth(server: Flask, settings: Settings) -> None:
         f"{prefix}assets/00_bootstrap.min.css",
         f"{prefix}assets/00_theme.js",
     }
+    # The state database's engine, opened on first use (the job store's: one pool).
+    store = sessions.SessionStore(lambda: deps.job_store.engine, hours=settings.session_hours)
+    throttle = SignInThrottle(
+        server, attempts=settings.signin_attempts, storage=storage_uri(settings.celery_broker)
+    )
     if users:
-        signin.install(server, users, prefix=prefix, hours=settings.session_hours)
-    if security.is_open(user_header=settings.user_header, users=users):
-        server.logger.warning(
-            "dashapp is open: no DASHAPP_USERS and no DASHAPP_USER_HEADER are set, so "
-            "anyone who can reach it uses it (as %r)",
-            ANONYMOUS,
-        )
+        signin.install(server, users, store=store, throttle=throttle, prefix=prefix)
+    line, warn = security.auth_mode(
+        user_header=settings.user_header,
+        users=users,
+        trusted_proxies=settings.trusted_proxies,
+        allow_anonymous=settings.allow_anonymous,
+    )
+    (server.logger.warning if warn else server.logger.info)("%s", line)
+
+    def check(name: str, password: str) -> bool:
+        """A password check that counts failures (HTTP Basic)."""
+        return throttle.check(users, name, password)
 
     @server.before_request
     def _who() -> BaseResponse | None:
+        """Who is asking: the identity for this request, or the answer refusing it."""
         if request.path in open_paths:
             return None
-        ident = security.identify(
-            request.environ,
-            request.headers,
-            user_header=settings.user_header,
-            users=users,
-            admins=settings.admins,
-            session_user=signin.session_user(users) if users else None,
-        )
+        try:
+            g.signin_session = signin.session_of_request(store) if users else None
+            ident = security.identify(
+                request.environ,
+                request.headers,
+                user_header=settings.user_header,
+                users=users,
+                admins=settings.admins,
+                session_user=g.signin_session.user if g.signin_session else None,
+                allow_anonymous=settings.allow_anonymous,
+                check=check,
+            )
+        except TooManyAttempts as exc:
+            return Response(
+                exc.message + "\n",
+                429,
+                {"Retry-After": str(int(exc.wait_s) + 1)},
+                mimetype="text/plain",
+            )
+        except SQLAlchemyError:
+            server.logger.exception("sign-in sessions cannot be checked")
+            return Response(signin.STATE_DOWN + "\n", 503, mimetype="text/plain")
         if ident is None:
-            return refuse(prefix)
+            return refuse(settings)
         g.identity = ident
         return None
 
 
-def refuse(prefix: str) -> BaseResponse:
-    """No valid user: a browser opening a page goes to the sign-in page, a script gets 401."""
+def refuse(settings: Settings) -> BaseResponse:
+    """No valid user: the sign-in page for a browser, 401 for a script, 403 behind a portal."""
+    prefix = settings.url_prefix
+    dash_request = request.path.startswith(f"{prefix}_dash-")
+    resp: BaseResponse
+    if not settings.users:  # the portal alone says who may use the app
+        text = security.portal_refusal(request.environ, settings.user_header)
+        if dash_request:
+            return Response(
+                json.dumps({"error": text.strip()}) + "\n", 403, mimetype="application/json"
+            )
+        return Response(text, 403, mimetype="text/plain")
     if request.method == "GET" and "text/html" in request.headers.get("Accept", ""):
-        return redirect(signin.login_url(prefix, request.full_path.rstrip("?")), 303)
-    if request.path.startswith(f"{prefix}_dash-"):
+        resp = redirect(signin.login_url(prefix, request.full_path.rstrip("?")), 303)
+    elif dash_request:
         # The page's own requests once the session has ended: no Basic prompt in the page.
-        return Response(
+        resp = Response(
             '{"error": "signed out: reload the page to sign in"}\n',
             401,
             mimetype="application/json",
         )
-    return Response(
-        "Sign in to use dashapp.\n",
-        401,
-        {"WWW-Authenticate": 'Basic realm="dashapp", charset="UTF-8"'},
-        mimetype="text/plain",
-    )
+    else:
+        resp = Response(
+            "Sign in to use dashapp.\n",
+            401,
+            {"WWW-Authenticate": 'Basic realm="dashapp", charset="UTF-8"'},
+            mimetype="text/plain",
+        )
+    if request.cookies.get(signin.SESSION_COOKIE):  # ended or unknown: the browser forgets it
+        resp.delete_cookie(signin.SESSION_COOKIE, **signin.cookie_flags(prefix))
+    return resp
+
+
+def cache_control(path: str, prefix: str, current: str | None) -> str | None:
+    """The ``Cache-Control`` a response leaves with (None: keep what it has).
+
+    Versioned scripts and styles keep their long caching. Anything else may name a user or
+    show their data: files the app chose to cache (Compositor previews and renders, job
+    artifacts) are cached by the browser only (``private``), never by a shared proxy, and
+    pages, callbacks and downloads are not stored at all.
+    """
+    if path.startswith((f"{prefix}_dash-component-suites/", f"{prefix}assets/")):
+        return None
+    if not current:
+        return "no-store"
+    directives = [d.strip() for d in current.split(",") if d.strip()]
+    if "no-store" in directives or "private" in directives:
+        return None
+    kept = [d for d in directives if d.lower() != "public"]
+    return ", ".join(["private", *kept])
 
 
 @dataclass(frozen=True)
@@ -265,7 +327,7 @@ def install(server: Flask, deps: Deps, front: Frontend) -> None:
     settings = deps.settings
     server.secret_key = load_secret_key(settings)
     logs.install(server, current_identity)  # first: even a refused request gets an id
-    install_auth(server, settings)
+    install_auth(server, deps)
     server.config["MAX_CONTENT_LENGTH"] = request_limit(settings)
 
     @server.errorhandler(Exception)
@@ -279,6 +341,10 @@ def install(server: Flask, deps: Deps, front: Frontend) -> None:
             # A frozen or cut-off database: a short line, no traceback per request.
             server.logger.warning("%s: %s", request.path, exc)
             return jsonify({"error": "the database is not answering, retrying…"}), 503
+        if isinstance(exc, FileNotFoundError) and request.path.startswith(
+            f"{settings.url_prefix}_dash-component-suites/"
+        ):  # a registered package without that file (source maps are not shipped)
+            return jsonify({"error": "not found"}), 404
         malformed = (KeyError, ValueError, TypeError, IndexError, AttributeError)
         if request.path.endswith("_dash-update-component") and isinstance(
             exc, (*malformed, *front.malformed_errors)
@@ -299,6 +365,9 @@ def install(server: Flask, deps: Deps, front: Frontend) -> None:
             headers.update(security_headers(settings, front.script_hashes()))
         for key, value in headers.items():
             resp.headers.setdefault(key, value)
+        cache = cache_control(request.path, prefix, resp.headers.get("Cache-Control"))
+        if cache is not None:
+            resp.headers["Cache-Control"] = cache
         # Dash serves its page for any path; unknown pages still render the 404 layout,
         # but with the status a crawler, a proxy or curl expects.
         if request.endpoint == front.catchall_endpoint and resp.status_code == 200:

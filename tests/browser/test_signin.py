@@ -42,3 +42,29 @@ def test_bs101_sign_in_browse_and_sign_out(page, users_server) -> None:
     page.goto(users_server.url("/training"))
     page.wait_for_selector("form[action='/login']")  # signed out for every page
     assert page.watch.problems(allow_status=("401",)) == []
+
+
+def test_bs102_after_signing_out_a_copied_cookie_opens_nothing(browser, page, users_server) -> None:
+    page.goto(users_server.url("/data?table=main.teams"))
+    page.wait_for_selector("form[action='/login']")
+    page.fill("#user", "erin")
+    page.fill("#password", "correct horse")
+    page.click("button[type=submit]")
+    page.wait_for_selector(".ag-row .ag-cell")
+    # Someone copies the session cookie into another browser: it works while erin is in...
+    other = browser.new_context()
+    try:
+        other.add_cookies([c for c in page.context.cookies() if c["name"] == "dashapp_session"])
+        thief = other.new_page()
+        thief.goto(users_server.url("/data?table=main.teams"))
+        thief.wait_for_selector(".ag-row .ag-cell")
+        assert "erin" in thief.inner_text(f"#{Shell.USER}")
+        # ...and not once she has signed out.
+        page.get_by_role("button", name="Sign out").click()
+        page.wait_for_selector("form[action='/login']")
+        thief.goto(users_server.url("/training"))
+        thief.wait_for_selector("form[action='/login']")
+        assert "Sign in to dashapp" in thief.inner_text("main")
+    finally:
+        other.close()
+    assert page.watch.problems(allow_status=("401",)) == []

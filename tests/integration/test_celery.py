@@ -33,7 +33,10 @@ def celery_settings(tmp_path: Path) -> Settings:
     except redis.exceptions.ConnectionError:
         skip_or_fail(f"Redis is not reachable at {REDIS}")
     return Settings(
-        data_dir=tmp_path / "data", demo_rows=SMALL_DEMO_ROWS, celery_broker=f"{REDIS}/{db}"
+        data_dir=tmp_path / "data",
+        demo_rows=SMALL_DEMO_ROWS,
+        celery_broker=f"{REDIS}/{db}",
+        secret_key="ce-nodes-share-this-key",  # several nodes: one key, or no start
     )
 
 
@@ -48,6 +51,7 @@ def worker(celery_settings: Settings, tmp_path: Path) -> Iterator[subprocess.Pop
         "DASHAPP_DATA_DIR": str(celery_settings.data_dir),
         "DASHAPP_DEMO_ROWS": str(SMALL_DEMO_ROWS),
         "DASHAPP_CELERY_BROKER": celery_settings.celery_broker,
+        "DASHAPP_SECRET_KEY": celery_settings.secret_key,
     }
     log = tmp_path / "worker.log"
     with open(log, "wb") as out:

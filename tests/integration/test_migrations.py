@@ -16,6 +16,7 @@ from sqlalchemy import Engine, MetaData, text
 from dashapp import migrations
 from dashapp.compositor.schema import metadata as compositor_metadata
 from dashapp.db import make_engine
+from dashapp.web.sessions import metadata as sessions_metadata
 from jobs.schema import metadata as jobs_metadata
 from jobs.store import SUCCEEDED, JobStore
 from tests.conftest import ROOT, free_port, fresh_pg_database, wait_http
@@ -33,7 +34,7 @@ def state_url(request, tmp_path: Path) -> str:
 
 
 # Every package's table declarations: the migrated database must match them all.
-ALL_METADATA = [jobs_metadata, compositor_metadata]
+ALL_METADATA = [jobs_metadata, compositor_metadata, sessions_metadata]
 
 
 def schema_drift(engine: Engine) -> list:
@@ -187,6 +188,7 @@ def test_mg005_four_nodes_starting_at_once_on_a_new_database_all_serve(
                     "DASHAPP_PORT": str(port),
                     "DASHAPP_WORKERS": "1",
                     "DASHAPP_LOG_LEVEL": "warning",
+                    "DASHAPP_SECRET_KEY": "mg005-nodes-share-this-key",  # shared state
                 }
                 with (data / "server.log").open("wb") as log:
                     proc = subprocess.Popen(

@@ -12,6 +12,7 @@ OURS = ("dashapp", "components", "callbacks", "jobs")
 # Import names that differ from their distribution's name, or that come with another.
 PROVIDED_BY = {"PIL": "pillow", "dash_bootstrap_components": "dash-bootstrap-components"}
 PROVIDED_BY |= {"dash_ag_grid": "dash-ag-grid", "psycopg2": "psycopg2-binary"}
+PROVIDED_BY |= {"flask_limiter": "flask-limiter"}
 
 
 def project() -> dict:
