@@ -33,12 +33,21 @@ def _on_checkout(dbapi_conn: Any, record: Any, proxy: Any) -> None:
         return
     if isinstance(dbapi_conn, sqlite3.Connection):
         dbapi_conn.text_factory = _lenient_text
-    elif type(dbapi_conn).__module__.startswith("psycopg2"):
+    elif _is_psycopg2(dbapi_conn):
         import psycopg2.extensions as ext
 
         for caster in _pg_casters():
             ext.register_type(caster, dbapi_conn)
     record.info[_READ_LENIENTLY] = True
+
+
+def _is_psycopg2(dbapi_conn: Any) -> bool:
+    """Whether a DBAPI connection is psycopg2's (or a subclass: dashapp.db makes one)."""
+    try:
+        import psycopg2.extensions as ext
+    except ImportError:
+        return False
+    return isinstance(dbapi_conn, ext.connection)
 
 
 @functools.cache
