@@ -307,5 +307,5 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark each test by its layer folder, so ``-m unit`` (etc.) selects a layer."""
     for item in items:
         layer = Path(str(item.fspath)).parent.name
-        if layer in ("unit", "callbacks", "integration", "browser"):
+        if layer in ("unit", "callbacks", "integration", "browser", "faults"):
             item.add_marker(getattr(pytest.mark, layer))
