@@ -13,12 +13,15 @@ from pathlib import Path
 import pytest
 
 from jobs.launches import launcher_of
-from jobs.store import FAILED, QUEUED, RUNNING, SERVER, SUCCEEDED, JobStore, now
+from jobs.store import FAILED, QUEUED, RUNNING, SERVER, SUCCEEDED, WORKER, JobStore, now
 from tests.conftest import free_port
 from tests.faults.servers import Gunicorn, Page, state_store, wait_until
 from tests.faults.test_restart import stop_jobs
+from tests.integration import test_celery
 
 TINY = {"epochs": 1, "samples": 200}
+# A Celery worker on the local Redis, as tests/integration/test_celery.py starts it.
+celery_settings, worker = test_celery.celery_settings, test_celery.worker
 
 
 @pytest.fixture
@@ -101,3 +104,20 @@ def test_fo002_stale_running_jobs_are_swept_at_start_up_and_on_a_timer(data_dir:
         assert os.path.exists(data_dir / "artifacts" / queued / "model.pt")
     finally:
         server.stop()
+
+
+@pytest.mark.usefixtures("worker")
+def test_fo003_with_celery_an_orphan_is_handed_to_a_worker(request: pytest.FixtureRequest) -> None:
+    from dashapp.app import create_app, deps_of
+
+    app = create_app(
+        request.getfixturevalue("celery_settings")
+    )  # its sweeper hands orphans to Celery
+    try:
+        store = deps_of(app).job_store
+        orphan = store.create("shapes-cnn", TINY, "gone")  # no page ever launches it
+        wait_until("the orphan runs on the worker", lambda: finished(store, orphan), timeout=150)
+        assert store.get(orphan).status == SUCCEEDED
+        assert launcher_of(store, orphan) == WORKER
+    finally:
+        deps_of(app).dispose()
