@@ -88,38 +88,47 @@ class Launcher:
     dispatch: Callable[[str], None] | None = None
     grace_s: float = ORPHAN_AFTER_S
     _children: list[subprocess.Popen[bytes]] = field(default_factory=list, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def launch_orphans(self, store: JobStore) -> list[str]:
         """Start (or fail) every orphaned queued job; returns the ids this call took."""
         self.reap()
-        taken = []
-        for job_id in orphans(store, self.grace_s):
-            if self.dispatch is not None:
-                if not take_launch(store, job_id, CELERY):
-                    continue
-                try:
-                    self.dispatch(job_id)
-                except Exception as exc:  # the broker is away: the job stays an orphan
-                    release_launch(store, job_id, CELERY)
-                    log.warning("job %s could not be handed to Celery: %s", job_id, exc)
-                    continue
-            else:
-                if not take_launch(store, job_id, SERVER):
-                    continue  # another process took it first
-                a = self.args
-                proc = start_taken(
-                    store, a.state_url, a.data_dir, job_id, a.database_url, a.max_running
-                )
-                if proc is not None:
-                    self._children.append(proc)
+        taken = [job_id for job_id in orphans(store, self.grace_s) if self.launch(store, job_id)]
+        for job_id in taken:
             log.info("job %s had no launcher: the server launched it", job_id)
-            taken.append(job_id)
         return taken
+
+    def launch(self, store: JobStore, job_id: str) -> bool:
+        """Take a queued job and start it now (a job queued by a script needs no page).
+
+        Returns whether this call took it (False: another launcher has it, or it is not
+        queued). A job that cannot start is failed with the reason; one that cannot be
+        handed to Celery (the broker is away) stays queued, an orphan for the next sweep.
+        """
+        if self.dispatch is not None:
+            if not take_launch(store, job_id, CELERY):
+                return False
+            try:
+                self.dispatch(job_id)
+            except Exception as exc:
+                release_launch(store, job_id, CELERY)
+                log.warning("job %s could not be handed to Celery: %s", job_id, exc)
+                return False
+            return True
+        if not take_launch(store, job_id, SERVER):
+            return False
+        a = self.args
+        proc = start_taken(store, a.state_url, a.data_dir, job_id, a.database_url, a.max_running)
+        if proc is not None:
+            with self._lock:
+                self._children.append(proc)
+        return True
 
     def reap(self) -> int:
         """Collect the exit status of started processes that ended; returns how many still run."""
-        self._children = [p for p in self._children if p.poll() is None]
-        return len(self._children)
+        with self._lock:
+            self._children = [p for p in self._children if p.poll() is None]
+            return len(self._children)
 
 
 class JobSweeper:
