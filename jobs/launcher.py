@@ -16,7 +16,7 @@ import stat
 import subprocess
 import threading
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from jobs.launches import orphans, release_launch, take_launch
@@ -80,19 +80,16 @@ class Launcher:
     """Starts the queued jobs nobody took charge of (or fails them, saying why).
 
     With ``dispatch`` (Celery configured) an orphan is handed to a Celery task; otherwise
-    it runs in a detached process on this host, which this launcher reaps when it ends
-    (or, after a restart, the system does: the process does not depend on this one).
+    it runs in a detached process on this host, reaped by this process when it ends (or,
+    after a restart, by the system: the job does not depend on the server that started it).
     """
 
     args: RunnerArgs
     dispatch: Callable[[str], None] | None = None
     grace_s: float = ORPHAN_AFTER_S
-    _children: list[subprocess.Popen[bytes]] = field(default_factory=list, repr=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def launch_orphans(self, store: JobStore) -> list[str]:
         """Start (or fail) every orphaned queued job; returns the ids this call took."""
-        self.reap()
         taken = [job_id for job_id in orphans(store, self.grace_s) if self.launch(store, job_id)]
         for job_id in taken:
             log.info("job %s had no launcher: the server launched it", job_id)
@@ -120,15 +117,14 @@ class Launcher:
         a = self.args
         proc = start_taken(store, a.state_url, a.data_dir, job_id, a.database_url, a.max_running)
         if proc is not None:
-            with self._lock:
-                self._children.append(proc)
+            reap_when_done(proc)
         return True
 
-    def reap(self) -> int:
-        """Collect the exit status of started processes that ended; returns how many still run."""
-        with self._lock:
-            self._children = [p for p in self._children if p.poll() is None]
-            return len(self._children)
+
+def reap_when_done(proc: subprocess.Popen[bytes]) -> None:
+    """Collect a started job's exit in a daemon thread: no zombie is left, and the process
+    object is never dropped while the job runs (a server that stops leaves it running)."""
+    threading.Thread(target=proc.wait, name=f"reap-{proc.pid}", daemon=True).start()
 
 
 class JobSweeper:
