@@ -38,8 +38,6 @@ from jobs.store import (
     now,
 )
 
-__all__ = ["artifact_dir"]  # kept here too: callers find a job's folder beside its runner
-
 HEARTBEAT_S = 5.0
 LOST_AFTER_S = 30.0
 # The job's end is written again this many times (a second apart) if the state database
