@@ -73,6 +73,7 @@ def _restart(server: Gunicorn, sig: int, cap: float) -> tuple[float | None, floa
     new = server.proc
 
     def new_one_serves() -> bool:
+        """Whether /healthz answers from the new master's workers."""
         # Answered by the new master's workers, not by old ones still alive (after SIGKILL
         # they serve on for a moment): only the new generation holds the port.
         holders = listeners(server.port)

@@ -87,10 +87,12 @@ def job_task(celery_app: Any, settings: Settings) -> Callable[[str], None]:
 
     @celery_app.task(name="dashapp.launch_job", ignore_result=True)  # type: ignore[untyped-decorator]
     def launch_job(job_id: str) -> None:
+        """Run a job the server launched, on this worker, until it ends."""
         s = settings
         supervise(s.state_url, s.data_dir, job_id, s.database_url, s.max_jobs, launcher=WORKER)
 
     def send(job_id: str) -> None:
+        """Queue the task for ``job_id`` (raises when the broker is away)."""
         # No retrying inside the send: with the broker away the job stays an orphan and
         # the next sweep tries again.
         launch_job.apply_async((job_id,), retry=False)

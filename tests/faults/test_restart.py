@@ -117,6 +117,7 @@ def test_fr001_restart_mid_job_serves_again_and_the_job_goes_on(
     step = before.progress.get("step", 0)
 
     def went_on_or_ended() -> bool:
+        """Whether the job made progress since the restart, or ended."""
         job = store.get(job_id)
         return job is not None and (job.done or job.progress.get("step", 0) > step)
 

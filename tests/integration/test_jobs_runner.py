@@ -264,6 +264,7 @@ def test_jr012_a_fork_lets_go_of_the_server_sockets(tmp_path: Path) -> None:
     conn, _ = listener.accept()  # a client connection the fork inherits
 
     def child(ready) -> None:
+        """The background callback's first step, then a long life."""
         ready.send(release_inherited_sockets())
         time.sleep(60)  # still alive while the parent restarts
 
