@@ -5,6 +5,9 @@
 One function per figure, each measuring its own baseline in the same run (these machines
 are noisy); ``FIGURES`` lists them and ``main`` runs them in turn. Sections so far:
 
+  restart_mid_job (bench/faults_restart.py): gunicorn restarted (SIGTERM, then SIGKILL)
+     while a training job runs: seconds from the new master's start to /healthz 200
+     (target <= 10 s), against the same restart with no job running.
   frozen_database: a private PostgreSQL (both the browsed and the state database) is
      frozen with SIGSTOP while 12 clients keep asking for grid blocks; ``/healthz`` and a
      page that needs no database (``/compositor``) are sampled throughout, against the
@@ -37,6 +40,10 @@ from sqlalchemy import text  # noqa: E402
 from components.ids import Data  # noqa: E402
 from dashapp.db import make_engine  # noqa: E402
 from tests.callbacks.helpers import build_payload  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "bench"))
+from faults_restart import restart_mid_job  # noqa: E402
+
 from tests.faults.private_pg import private_postgres  # noqa: E402
 
 HANG_S = 120  # a request with no answer by then counts as hung
@@ -252,7 +259,11 @@ def run_phase(
     return result
 
 
-FIGURES: dict[str, Callable[[float], None]] = {"frozen_database": frozen_database}
+# restart_mid_job's argument is how long to wait for a server before calling it hung.
+FIGURES: dict[str, Callable[[float], None]] = {
+    "frozen_database": frozen_database,
+    "restart_mid_job": lambda seconds: restart_mid_job(max(60.0, 2 * seconds)),
+}
 
 
 def main() -> None:

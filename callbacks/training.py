@@ -17,21 +17,32 @@ from dashapp.deps import Deps
 from dashapp.identity import Identity
 from jobs import registry
 from jobs import service as jobs_service
+from jobs.files import artifacts_root
+from jobs.launcher import release_inherited_sockets
 from jobs.runner import LostJobWatch, supervise
 from jobs.service import body_revision, compare, header_signature, job_view, launch
-from jobs.store import JobStore
+from jobs.store import PAGE, WORKER, JobStore
 
 
 def start(
-    store: JobStore, trainer: Any, ids: list[Any], values: list[Any], user: str, context: Any = None
+    store: JobStore,
+    trainer: Any,
+    ids: list[Any],
+    values: list[Any],
+    user: str,
+    context: Any = None,
+    files: Path | None = None,
 ) -> dict[str, Any]:
-    """Validate the form and queue the job; returns what the page should show."""
+    """Validate the form and queue the job; returns what the page should show.
+
+    ``files``: the artifacts folder, checked by a real write before anything is queued.
+    """
     ids = ids if isinstance(ids, list) else []
     values = values if isinstance(values, list) else []
     pairs = zip(ids, values, strict=False)  # a forged request may send fewer values
     raw = {i["name"]: v for i, v in pairs if isinstance(i, dict) and isinstance(i.get("name"), str)}
     names = list(raw)
-    result = launch(store, trainer, raw, user, context)
+    result = launch(store, trainer, raw, user, context, files=files)
     field_errors = [result.errors.get(n, "") for n in names]
     general = result.errors.get("") or "; ".join(
         f"{k}: {v}" for k, v in result.errors.items() if k not in names and k
@@ -131,6 +142,7 @@ def same_form(trainer: Any, shown: Any) -> bool:
 def register(app: Dash, deps: Deps) -> None:
     """Wire the Training and job pages."""
     settings = deps.settings
+    state_url, data_dir, max_jobs = settings.state_url, Path(settings.data_dir), settings.max_jobs
 
     @app.callback(
         Output(Training.FORM, "children"),
@@ -163,6 +175,7 @@ def register(app: Dash, deps: Deps) -> None:
             values,
             user=deps.current_user().name,
             context=deps.catalog,
+            files=None if settings.celery_broker else artifacts_root(data_dir),
         )
         # One error per field shown (the outputs Dash asks for), matched by name.
         errors = dict(zip(out["names"], out["field_errors"], strict=True))
@@ -181,8 +194,10 @@ def register(app: Dash, deps: Deps) -> None:
         launches.append(dcc.Store(id=Training.launch_done(job_id)))
         return launches, job_id, None, False, invalid, field_errors
 
-    state_url, data_dir, max_jobs = settings.state_url, Path(settings.data_dir), settings.max_jobs
     database_url = settings.database_url
+    # Without Celery the background callback runs in a fork of this web worker (Dash's
+    # DiskcacheManager); with it, in a Celery worker (which must keep its own sockets).
+    forked = not settings.celery_broker
 
     @app.callback(
         Output({"type": "training-launch-done", "job": MATCH}, "data"),
@@ -193,9 +208,13 @@ def register(app: Dash, deps: Deps) -> None:
         # Runs in the background-callback process, which supervises the job: the job itself
         # runs in a fresh interpreter (see jobs.runner.start_process), so cancel, progress and
         # results all go through the state database.
+        if forked:  # first of all: a fork holding the server's sockets blocks its restart
+            release_inherited_sockets()
         if not isinstance(launch_data, dict) or not isinstance(launch_data.get("job"), str):
             raise PreventUpdate
-        return supervise(state_url, data_dir, launch_data["job"], database_url, max_jobs)
+        launcher = PAGE if forked else WORKER
+        job_id = launch_data["job"]
+        return supervise(state_url, data_dir, job_id, database_url, max_jobs, launcher)
 
     @app.callback(
         Output(Training.HEADER, "children"),

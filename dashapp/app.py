@@ -6,6 +6,7 @@ Only the entry points (``wsgi``, ``worker``, ``cli``, ``gunicorn_conf``) import 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -28,6 +29,8 @@ from dashapp.migrations import require_head, upgrade
 from dashapp.settings import Settings, SettingsError
 from dashapp.web import server, signin
 from jobs.registry import load as load_trainers
+from jobs.runner import supervise
+from jobs.store import WORKER
 
 log = logging.getLogger(__name__)
 DEPS_KEY = "DASHAPP_DEPS"
@@ -90,6 +93,28 @@ def background_manager(settings: Settings) -> tuple[Any, Any]:
         return CeleryManager(celery_app), celery_app
     cache = diskcache.Cache(str(settings.data_dir / "cache"))
     return DiskcacheManager(cache), None
+
+
+def job_task(celery_app: Any, settings: Settings) -> Callable[[str], None]:
+    """Register the Celery task that runs a job the server launches; returns its sender.
+
+    The server hands orphaned jobs (queued, never launched by their page) to the workers
+    with it; registered by the web nodes and the workers alike (both build the app).
+    """
+
+    @celery_app.task(name="dashapp.launch_job", ignore_result=True)  # type: ignore[untyped-decorator]
+    def launch_job(job_id: str) -> None:
+        """Run a job the server launched, on this worker, until it ends."""
+        s = settings
+        supervise(s.state_url, s.data_dir, job_id, s.database_url, s.max_jobs, launcher=WORKER)
+
+    def send(job_id: str) -> None:
+        """Queue the task for ``job_id`` (raises when the broker is away)."""
+        # No retrying inside the send: with the broker away the job stays an orphan and
+        # the next sweep tries again.
+        launch_job.apply_async((job_id,), retry=False)
+
+    return send
 
 
 @dataclass(frozen=True)
@@ -157,6 +182,10 @@ def build(settings: Settings | None = None) -> Built:
     )
     server.install(app.server, deps, front)
     app.server.config[DEPS_KEY] = deps  # for tests and benches: deps_of(app)
+    # Every process that serves the app (and every Celery worker) sweeps the jobs: lost ones
+    # are failed and orphaned ones started, at start-up and on a timer, not only when a job
+    # page is open.
+    deps.start_job_sweeper(job_task(celery_app, settings) if celery_app is not None else None)
     # Dash does its own setup on the first request: it prepares its script registry
     # (flagging it done before it is: under threaded gunicorn a concurrent first request
     # for a script then failed with "not a registered library") and registers the pages'

@@ -24,6 +24,7 @@ from dashapp.data.catalog import Catalog
 from dashapp.db import WAIT_MARGIN_S, DatabaseBusy, DatabaseUnresponsive, make_engine
 from dashapp.identity import ANONYMOUS, Identity
 from dashapp.settings import Settings
+from jobs.launcher import JobSweeper, Launcher, RunnerArgs
 from jobs.runner import LostJobWatch
 from jobs.store import JobStore
 
@@ -171,6 +172,8 @@ class Deps:
     lost_jobs: LostJobWatch = field(default_factory=LostJobWatch)
     browse_guard: DatabaseGuard = field(init=False, repr=False)
     state_guard: DatabaseGuard = field(init=False, repr=False)
+    # The per-process thread that fails lost jobs and starts orphaned ones (start_job_sweeper).
+    job_sweeper: JobSweeper | None = None
     _browse: Engine | None = field(default=None, repr=False)
     _catalog: Catalog | None = field(default=None, repr=False)
     _jobs: JobStore | None = field(default=None, repr=False)
@@ -274,8 +277,20 @@ class Deps:
                 )
             return self._probes[which], guard
 
+    def start_job_sweeper(self, dispatch: Callable[[str], None] | None = None) -> JobSweeper:
+        """Start this process's job sweeper (once); ``dispatch`` hands a job to Celery."""
+        with self._lock:
+            if self.job_sweeper is None:
+                s = self.settings
+                args = RunnerArgs(s.state_url, s.data_dir, s.database_url, s.max_jobs)
+                self.job_sweeper = JobSweeper(lambda: self.job_store, Launcher(args, dispatch))
+                self.job_sweeper.start()
+            return self.job_sweeper
+
     def dispose(self) -> None:
-        """Close pooled connections (tests, shutdown)."""
+        """Stop the job sweeper, close pooled connections (tests, shutdown)."""
+        if self.job_sweeper is not None:
+            self.job_sweeper.stop()
         with self._lock:
             if self._browse is not None:
                 self._browse.dispose()

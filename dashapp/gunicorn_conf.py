@@ -43,3 +43,20 @@ def on_starting(server: Any) -> None:
     except SchemaError as exc:
         sys.stderr.write(f"dashapp: {exc}\n")
         sys.exit(2)
+
+
+def worker_exit(server: Any, worker: Any) -> None:
+    """A stopping worker leaves its background-callback processes running, unwaited for.
+
+    Dash's DiskcacheManager starts them with ``multiprocess`` (non-daemon), which joins
+    them all when the interpreter exits: a worker stopped mid-job then lived on until the
+    job ended, holding the listening socket (SIGTERM waited the whole graceful timeout; after
+    a SIGKILLed master the port stayed taken). They need nothing from the worker: each one
+    supervises a job that runs in its own process and reports through the state database.
+    """
+    # multiprocess's own bookkeeping (its atexit hook joins what this set holds); there is
+    # no public way to disown a child. Not imported: a worker that never started a
+    # background callback has no such children.
+    children = getattr(sys.modules.get("multiprocess.process"), "_children", None)
+    if isinstance(children, set):
+        children.clear()

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from jobs.files import write_atomic
 from jobs.store import JobStore
 
 
@@ -107,17 +108,25 @@ class Reporter:
         buf = io.BytesIO()
         image.save(buf, format="PNG", compress_level=3)
         data = buf.getvalue()
-        path.write_bytes(data)
+        write_atomic(path, data)  # whole or not at all, on a full disk too
         self.store.add_artifact(self.job_id, name, str(path), self._step, data=data)
         return path
 
     def model(self, state_dict: Any) -> Path:
-        """Save the trained weights (``torch.save``) and record where they are."""
+        """Save the trained weights (``torch.save``) and record where they are.
+
+        Serialised in memory (the bytes go to the state database anyway), then written whole
+        or not at all: a full disk leaves no truncated ``model.pt`` and raises the OSError
+        itself (torch's own file writer reports only "file write failed").
+        """
         import torch
 
         path = self.artifact_dir / "model.pt"
-        torch.save(state_dict, path)
-        self.store.put_file(self.job_id, path.name, path.read_bytes())
+        buf = io.BytesIO()
+        torch.save(state_dict, buf)
+        data = buf.getvalue()
+        write_atomic(path, data)
+        self.store.put_file(self.job_id, path.name, data)
         self.store.update(self.job_id, weights_path=str(path))
         return path
 

@@ -1,7 +1,9 @@
 """Running one job in its own process, and noticing jobs whose process died.
 
 A job runs as ``python -m jobs.runner <state url> <data dir> <job id>``: a fresh interpreter,
-so the web process's threads and (never initialised) CUDA state are not inherited.
+so the web process's threads and (never initialised) CUDA state are not inherited, in a
+session of its own with no descriptor of its launcher but its log (no server socket): it
+outlives a restart of the server that started it.
 """
 
 from __future__ import annotations
@@ -20,17 +22,27 @@ from typing import Any
 
 from dashapp.db import make_engine
 from jobs import registry
+from jobs.files import artifact_dir, disk_problem, hold_reserve, release_reserve
+from jobs.launches import Launch, launching, take_launch
 from jobs.params import validate
 from jobs.reporter import Cancelled, Reporter
-from jobs.store import CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, JobStore, now
+from jobs.store import (
+    CANCELLED,
+    FAILED,
+    PAGE,
+    QUEUED,
+    RUNNING,
+    SUCCEEDED,
+    Job,
+    JobStore,
+    now,
+)
 
 HEARTBEAT_S = 5.0
 LOST_AFTER_S = 30.0
-
-
-def artifact_dir(data_dir: Path, job_id: str) -> Path:
-    """Where a job's files live."""
-    return data_dir / "artifacts" / job_id
+# The job's end is written again this many times (a second apart) if the state database
+# refuses it, e.g. on a disk that was full until the job's own partial files were removed.
+FINISH_TRIES = 10
 
 
 def wait_and_run(
@@ -98,26 +110,52 @@ def run_job(
 
     def beat() -> None:
         while not stop.wait(HEARTBEAT_S):
-            store.update(job_id, heartbeat_at=now())
+            # A failed beat (the database away for a moment) must not end the beating: a
+            # silent job is marked lost, which would hide the real cause of any failure.
+            with contextlib.suppress(Exception):
+                store.update(job_id, heartbeat_at=now())
 
     threading.Thread(target=beat, daemon=True).start()
-    reporter = Reporter(store, job_id, artifact_dir(data_dir, job_id), context)
+    reporter: Reporter | None = None
+    reserve = None
     try:
+        reporter = Reporter(store, job_id, artifact_dir(data_dir, job_id), context)
+        reserve = hold_reserve(reporter.artifact_dir)
         reporter.check_cancel()
         trainer.train(reporter, params)
         status, extra = SUCCEEDED, dict[str, str]()
     except Cancelled:
-        reporter.log("cancelled by request")
+        with contextlib.suppress(Exception):  # a note; the job's end is what must be written
+            store.add_log(job_id, "cancelled by request")
         status, extra = CANCELLED, {}
     except Exception as exc:  # a trainer's failure is the job's result, not a crash
         status = FAILED
-        extra = {"error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()}
+        error = disk_problem(exc) or f"{type(exc).__name__}: {exc}"
+        extra = {"error": error, "traceback": traceback.format_exc()}
     finally:
         stop.set()
-    with contextlib.suppress(Exception):  # the last metrics; a failure here is not the job's
-        reporter.flush()
-    store.finish(job_id, status, **extra)
+    # Room for the last writes: on a full disk that also holds a SQLite state database,
+    # the job's end could not be recorded otherwise (and it would show as "worker lost").
+    release_reserve(reserve)
+    if reporter is not None:
+        with contextlib.suppress(Exception):  # the last metrics; a failure here is not the job's
+            reporter.flush()
+    record_end(store, job_id, status, extra)
     return status
+
+
+def record_end(
+    store: JobStore, job_id: str, status: str, extra: dict[str, str], pause_s: float = 1.0
+) -> None:
+    """Write the job's end, retrying a while: losing it would show "worker lost" instead."""
+    for attempt in range(FINISH_TRIES):
+        try:
+            store.finish(job_id, status, **extra)
+            return
+        except Exception:
+            if attempt == FINISH_TRIES - 1:
+                raise
+            time.sleep(pause_s)
 
 
 def start_process(
@@ -137,26 +175,96 @@ def start_process(
     folder.mkdir(parents=True, exist_ok=True)
     argv = [sys.executable, "-m", "jobs.runner", state_url, str(data_dir), job_id]
     argv += [database_url, str(max_running)]
+    # close_fds (the default) and a session of its own: the job holds no socket of the
+    # server (a restarted server can bind at once) and no signal to the server reaches it.
     with open(folder / "process.log", "ab") as out:
-        return subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        return subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            close_fds=True,
+        )
 
 
-def mark_lost(store: JobStore, *, lost_after_s: float = LOST_AFTER_S) -> list[str]:
+def start_taken(
+    store: JobStore,
+    state_url: str,
+    data_dir: Path,
+    job_id: str,
+    database_url: str = "",
+    max_running: int = 0,
+) -> subprocess.Popen[bytes] | None:
+    """Start the process of a job this caller took charge of; if it cannot start, fail the job.
+
+    Returns the process, or None when the job was failed (with the reason: an artifacts
+    folder that cannot be written, an interpreter that cannot be started).
+    """
+    try:
+        proc = start_process(state_url, data_dir, job_id, database_url, max_running)
+    except OSError as exc:
+        reason = disk_problem(exc) or f"{type(exc).__name__}: {exc}"
+        store.finish(job_id, FAILED, error=f"the job could not be started: {reason}")
+        return None
+    # Known before its first beat: a process that dies at once is noticed by its pid.
+    store.update_if(job_id, QUEUED, pid=proc.pid, host=socket.gethostname())
+    return proc
+
+
+def mark_lost(
+    store: JobStore, *, lost_after_s: float = LOST_AFTER_S, data_dir: Path | None = None
+) -> list[str]:
     """Fail jobs whose process is gone or silent; returns their ids.
 
-    Running jobs always have a process; queued jobs only once one waits for a slot (a job
-    queued for a Celery worker that has not picked it up yet is not lost).
+    Running jobs always have a process; queued jobs once a launcher took them (a job
+    handed to Celery that no worker has picked up yet is not lost). ``data_dir``: where to
+    find the last words of a process that died before it began.
     """
     lost = []
     deadline = now() - timedelta(seconds=lost_after_s)
     waiting = [j for j in store.list_jobs(status=QUEUED, limit=1000) if j.heartbeat_at]
     for job in store.list_jobs(status=RUNNING, limit=1000) + waiting:
-        silent = job.heartbeat_at is None or job.heartbeat_at < deadline
-        here = job.host in (None, socket.gethostname())
-        gone = silent or (job.pid is not None and here and not _alive(job.pid))
-        if gone and store.finish(job.id, FAILED, error="worker lost: the job's process stopped"):
+        if _gone(job, deadline) and store.finish(
+            job.id, FAILED, error="worker lost: the job's process stopped"
+        ):
             lost.append(job.id)
+    for launch in launching(store):
+        error = _never_started(launch, deadline, data_dir)
+        if error and store.finish(launch.job_id, FAILED, error=error):
+            lost.append(launch.job_id)
     return lost
+
+
+def _gone(job: Job, deadline: Any) -> bool:
+    """Whether a job's process went silent, or died on this host."""
+    silent = job.heartbeat_at is None or job.heartbeat_at < deadline
+    here = job.host in (None, socket.gethostname())
+    return silent or (job.pid is not None and here and not _alive(job.pid))
+
+
+def _never_started(launch: Launch, deadline: Any, data_dir: Path | None) -> str | None:
+    """Why a job a launcher took never began (its process died or never came), or None."""
+    here = launch.host == socket.gethostname()
+    if launch.pid is not None and here and not _alive(launch.pid):
+        said = _last_line(artifact_dir(data_dir, launch.job_id) / "process.log") if data_dir else ""
+        return "worker lost: the job's process stopped before it began" + (
+            f" ({said})" if said else ""
+        )
+    if launch.launched_at < deadline:
+        return f"worker lost: the job's process never started (launched by the {launch.launcher})"
+    return None
+
+
+def _last_line(path: Path) -> str:
+    """The last non-empty line of a small log file (its tail only), or ''."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(max(0, f.seek(0, os.SEEK_END) - 2000))
+            lines = f.read().decode(errors="replace").strip().splitlines()
+    except OSError:
+        return ""
+    return lines[-1][:300] if lines else ""
 
 
 class LostJobWatch:
@@ -179,10 +287,27 @@ class LostJobWatch:
 
 
 def supervise(
-    state_url: str, data_dir: Path, job_id: str, database_url: str, max_running: int
+    state_url: str,
+    data_dir: Path,
+    job_id: str,
+    database_url: str,
+    max_running: int,
+    launcher: str = PAGE,
 ) -> str | None:
-    """Run one job in a fresh interpreter until it ends; returns its final status."""
-    start_process(state_url, data_dir, job_id, database_url, max_running).wait()
+    """Take charge of a queued job and run it in a fresh interpreter until it ends.
+
+    Returns its final status; at once (its status now) when another launcher has it.
+    """
+    engine = make_engine(state_url)
+    try:
+        store = JobStore(engine)
+        proc = None
+        if take_launch(store, job_id, launcher):
+            proc = start_taken(store, state_url, data_dir, job_id, database_url, max_running)
+    finally:
+        engine.dispose()  # no connection held open for the job's whole length
+    if proc is not None:
+        proc.wait()
     engine = make_engine(state_url)
     try:
         job = JobStore(engine).get(job_id)

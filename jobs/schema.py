@@ -41,6 +41,10 @@ jobs = Table(
     # Bumped with every metric, log line and artifact: a poll reads one row to know
     # whether anything beyond the progress changed.
     Column("revision", Integer, nullable=False, default=0),
+    # Who took charge of starting a queued job (``jobs.store.PAGE``, ``SERVER``, ``CELERY``,
+    # ``WORKER``) and when: a queued job nobody took is an orphan the server launches itself.
+    Column("launcher", String(20)),
+    Column("launched_at", DateTime),
     Index("ix_jobs_created_at", "created_at"),
 )
 job_metrics = Table(

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from jobs import registry
+from jobs.files import check_writable, disk_problem
 from jobs.params import validate
 from jobs.store import FINAL, Job, JobStore
 from jobs.trainer import Trainer
@@ -23,11 +24,19 @@ class Launch:
 
 
 def launch(
-    store: JobStore, trainer_name: Any, raw_params: Any, user: str, context: Any = None
+    store: JobStore,
+    trainer_name: Any,
+    raw_params: Any,
+    user: str,
+    context: Any = None,
+    *,
+    files: Path | None = None,
 ) -> Launch:
     """Validate a job request and store it as queued (nothing runs yet).
 
-    ``context`` is what a trainer's ``check`` may consult (the browsed database's catalog).
+    ``context`` is what a trainer's ``check`` may consult (the browsed database's catalog);
+    ``files``: the folder the job's files go to, checked by a real write first (a job that
+    cannot write its weights is refused now, with the reason, not failed later).
     """
     if not isinstance(trainer_name, str):
         return Launch(None, {"": "choose a trainer"})
@@ -40,7 +49,16 @@ def launch(
         errors = trainer.check(values, context)
     if errors:
         return Launch(None, errors)
-    return Launch(store.create(trainer.name, values, user), {})
+    problem = check_writable(files) if files is not None else None
+    if problem:
+        return Launch(None, {"": f"The job was not started: {problem}."})
+    try:
+        return Launch(store.create(trainer.name, values, user), {})
+    except Exception as exc:  # the state database's own disk (SQLite beside the data)
+        problem = disk_problem(exc)
+        if problem is None:
+            raise
+        return Launch(None, {"": f"The job was not started: {problem}."})
 
 
 def cancel(store: JobStore, job_id: str, *, user: str, admin: bool) -> str:

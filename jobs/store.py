@@ -5,15 +5,17 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, fields
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
     Engine,
+    and_,
     func,
     insert,
+    or_,
     select,
     update,
 )
@@ -28,6 +30,15 @@ QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED = (
     "cancelled",
 )
 FINAL = (SUCCEEDED, FAILED, CANCELLED)
+# Who takes charge of starting a queued job (``jobs.launcher``): the page's background
+# callback on a web host, the web server's own launcher, handed to Celery (no worker has
+# it yet), or a Celery worker.
+PAGE, SERVER, CELERY, WORKER = "page", "server", "celery", "worker"
+# A queued job's runner beats every few seconds; one silent this long is not waited for.
+LIVE_S = 30.0
+# The page launches a job within a second of Start; one nobody took this long after is an
+# orphan, which the server launches (long enough for a slow browser, short for the queue).
+ORPHAN_AFTER_S = 10.0
 
 
 def now() -> datetime:
@@ -62,6 +73,10 @@ class Job:
     def done(self) -> bool:
         """Whether the job has ended, one way or another."""
         return self.status in FINAL
+
+
+# A Job reads its own columns only: the launch bookkeeping is the launcher's business.
+JOB_COLUMNS = [jobs.c[f.name] for f in fields(Job)]
 
 
 def _job(row: Any) -> Job:
@@ -101,14 +116,14 @@ class JobStore:
     def get(self, job_id: str) -> Job | None:
         """One job, or None."""
         with self.engine.connect() as conn:
-            row = conn.execute(select(jobs).where(jobs.c.id == job_id)).first()
+            row = conn.execute(select(*JOB_COLUMNS).where(jobs.c.id == job_id)).first()
         return _job(row) if row else None
 
     def list_jobs(
         self, *, status: str | None = None, trainer: str | None = None, limit: int = 200
     ) -> list[Job]:
         """Newest jobs first, optionally of one status and trainer."""
-        stmt = select(jobs).order_by(jobs.c.created_at.desc()).limit(limit)
+        stmt = select(*JOB_COLUMNS).order_by(jobs.c.created_at.desc()).limit(limit)
         if status:
             stmt = stmt.where(jobs.c.status == status)
         if trainer:
@@ -140,11 +155,26 @@ class JobStore:
         return bool(done.rowcount)
 
     def claim(self, job_id: str, max_running: int, pid: int, host: str | None = None) -> bool:
-        """Start ``job_id`` if it is the oldest queued job and a slot is free (atomically)."""
+        """Start ``job_id`` if a slot is free and no older queued job waits (atomically).
+
+        Only queued jobs that are being run count: their process waits (it beat lately),
+        is starting, or may yet be launched (just created). A job nobody runs never holds
+        the queue up for longer than that (the server then launches it, or fails it), and
+        neither does one waiting in Celery's queue for a free worker.
+        """
         running = select(func.count()).select_from(jobs).where(jobs.c.status == RUNNING)
+        t = now()
+        beating = jobs.c.heartbeat_at >= t - timedelta(seconds=LIVE_S)
+        new = and_(
+            jobs.c.launched_at.is_(None), jobs.c.created_at >= t - timedelta(seconds=ORPHAN_AFTER_S)
+        )
+        starting = and_(
+            jobs.c.launcher != CELERY, jobs.c.launched_at >= t - timedelta(seconds=LIVE_S)
+        )
+        live = or_(beating, and_(jobs.c.heartbeat_at.is_(None), or_(new, starting)))
         oldest = (
             select(jobs.c.id)
-            .where(jobs.c.status == QUEUED)
+            .where(jobs.c.status == QUEUED, or_(live, jobs.c.id == job_id))
             .order_by(jobs.c.created_at, jobs.c.id)
             .limit(1)
         )

@@ -190,3 +190,181 @@ def test_jr009_a_killed_process_waiting_in_the_queue_is_marked_lost(
     assert mark_lost(store) == [job_id]
     assert store.get(job_id).error.startswith("worker lost")
     store.finish(busy, CANCELLED)
+
+
+# --- the server's side: orphans, the queue, lost launches, clean processes (issue 17) ----
+
+
+def test_jr010_a_queued_job_nobody_runs_does_not_hold_the_queue(store: JobStore) -> None:
+    from datetime import timedelta
+
+    from jobs.store import now
+
+    orphan = store.create("shapes-cnn", {}, user="gone")  # Start posted, the tab closed
+    store.update(orphan, created_at=now() - timedelta(minutes=5))
+    waiting = store.create("shapes-cnn", {}, user="w")
+    store.update(waiting, created_at=now() - timedelta(minutes=1), heartbeat_at=now(), pid=1)
+    later = store.create("shapes-cnn", {}, user="later")
+    assert not store.claim(later, 2, os.getpid())  # a job whose process waits goes first
+    assert store.claim(waiting, 2, os.getpid())  # ... and the orphan does not stop it
+    assert store.claim(later, 2, os.getpid())
+    assert store.get(orphan).status == QUEUED
+
+
+def test_jr011_the_server_launches_an_orphan_detached_and_reaps_it(
+    store: JobStore, tmp_path: Path
+) -> None:
+    import socket as socketlib
+
+    from jobs.launcher import Launcher, RunnerArgs
+    from jobs.launches import launcher_of
+    from jobs.store import SERVER
+
+    listener = socketlib.create_server(("127.0.0.1", 0))  # the server's listening socket
+    listener.set_inheritable(True)  # even an inheritable one must not reach the job
+    try:
+        job_id = store.create("shapes-cnn", TINY, user="orphan")
+        launcher = Launcher(RunnerArgs(state_url(store), tmp_path, "", 1), grace_s=0)
+        assert launcher.launch_orphans(store) == [job_id]
+        assert launcher_of(store, job_id) == SERVER
+        assert launcher.launch_orphans(store) == []  # taken once only
+        pid = store.get(job_id).pid
+        assert os.getsid(pid) == pid  # a session of its own: the server's signals miss it
+        assert socket_fds(pid) == [], "the job's process holds sockets"
+        wait_for(store, job_id, (SUCCEEDED,), timeout=180)
+        deadline = time.monotonic() + 30
+        while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not Path(f"/proc/{pid}").exists()  # reaped, not left a zombie
+    finally:
+        listener.close()
+
+
+def socket_fds(pid: int) -> list[str]:
+    """The sockets process ``pid`` has open (descriptors closed while listing are skipped)."""
+    links = []
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            links.append(os.readlink(fd))
+        except FileNotFoundError:  # closed meanwhile (a starting interpreter opens many)
+            continue
+    return [link for link in links if link.startswith("socket:")]
+
+
+def test_jr012_a_fork_lets_go_of_the_server_sockets(tmp_path: Path) -> None:
+    import socket as socketlib
+
+    import multiprocess
+
+    from jobs.launcher import release_inherited_sockets
+
+    listener = socketlib.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    client = socketlib.create_connection(("127.0.0.1", port))
+    conn, _ = listener.accept()  # a client connection the fork inherits
+
+    def child(ready) -> None:
+        """The background callback's first step, then a long life."""
+        ready.send(release_inherited_sockets())
+        time.sleep(60)  # still alive while the parent restarts
+
+    here, there = multiprocess.Pipe(duplex=False)  # an os.pipe: no socket of its own
+    proc = multiprocess.Process(target=child, args=(there,))  # as Dash's DiskcacheManager
+    proc.start()
+    try:
+        assert here.poll(30)
+        assert here.recv() >= 3  # the listener and both ends of the connection
+        assert socket_fds(proc.pid) == []
+        listener.close()
+        conn.close()  # the server closes the connection: the client sees it at once
+        client.settimeout(10)
+        assert client.recv(1) == b""
+        again = socketlib.create_server(("127.0.0.1", port))  # a restarted server binds
+        again.close()
+    finally:
+        proc.kill()
+        proc.join(10)
+        client.close()
+
+
+def test_jr013_a_job_that_cannot_start_is_failed_with_the_reason(
+    store: JobStore, tmp_path: Path
+) -> None:
+    from jobs.runner import supervise
+
+    (tmp_path / "artifacts").write_text("a file where the folder should be")
+    job_id = store.create("shapes-cnn", TINY, user="u")
+    assert supervise(state_url(store), tmp_path, job_id, "", 1) == FAILED
+    job = store.get(job_id)
+    assert job.error.startswith("the job could not be started: NotADirectoryError"), job.error
+    assert supervise(state_url(store), tmp_path, job_id, "", 1) == FAILED  # taken once
+
+
+def test_jr014_a_launched_job_whose_process_died_before_it_began_is_lost(
+    store: JobStore, tmp_path: Path
+) -> None:
+    import subprocess
+    import sys
+
+    from jobs.launches import take_launch
+    from jobs.store import PAGE
+
+    job_id = store.create("shapes-cnn", TINY, user="u")
+    assert take_launch(store, job_id, PAGE)
+    folder = tmp_path / "artifacts" / job_id
+    folder.mkdir(parents=True)
+    (folder / "process.log").write_text("Traceback ...\nImportError: no module named torch\n")
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    store.update(job_id, pid=dead.pid, host=__import__("socket").gethostname())
+    assert mark_lost(store, data_dir=tmp_path) == [job_id]
+    error = store.get(job_id).error
+    assert error.startswith("worker lost: the job's process stopped before it began"), error
+    assert "ImportError: no module named torch" in error
+
+
+def test_jr015_a_job_handed_to_celery_waits_for_a_worker_without_blocking(
+    store: JobStore,
+) -> None:
+    from datetime import timedelta
+
+    from jobs.launches import orphans, take_launch
+    from jobs.store import CELERY, PAGE, WORKER, now
+
+    handed = store.create("shapes-cnn", {}, user="u")
+    store.update(handed, created_at=now() - timedelta(minutes=10))
+    assert take_launch(store, handed, CELERY)
+    store.update(handed, launched_at=now() - timedelta(minutes=10))  # no worker free since
+    assert orphans(store, 0) == []  # not sent again
+    assert mark_lost(store) == []  # not lost
+    later = store.create("shapes-cnn", {}, user="v")
+    assert store.claim(later, 1, os.getpid())  # the queue does not wait for it
+    assert not take_launch(store, handed, PAGE)
+    assert take_launch(store, handed, WORKER)  # the first worker to get a task for it runs it
+    assert not take_launch(store, handed, WORKER)
+
+
+def test_jr016_the_sweeper_survives_a_database_outage(store: JobStore, tmp_path: Path) -> None:
+    import logging
+
+    from jobs.launcher import JobSweeper, Launcher, RunnerArgs
+    from tests.conftest import free_port
+
+    down = JobStore(make_engine(f"postgresql://postgres@127.0.0.1:{free_port()}/none"))
+    current = [down]
+    crashed = store.create("shapes-cnn", {}, user="u")
+    store.claim(crashed, 5, 999_999_999)  # a pid no process has
+    args = RunnerArgs(state_url(store), tmp_path, "", 1)
+    sweeper = JobSweeper(lambda: current[0], Launcher(args), every_s=0.1)
+    logging.getLogger("dashapp.jobs").disabled = True  # the outage is logged; not asserted here
+    try:
+        sweeper.start()
+        time.sleep(1)  # several rounds against a database that refuses connections
+        assert sweeper.rounds == 0
+        current[0] = store  # the database is back
+        wait_for(store, crashed, (FAILED,), timeout=30)
+        assert store.get(crashed).error.startswith("worker lost")
+    finally:
+        sweeper.stop()
+        logging.getLogger("dashapp.jobs").disabled = False
+        down.engine.dispose()
