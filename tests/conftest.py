@@ -22,6 +22,7 @@ from dashapp.settings import Settings
 ROOT = Path(__file__).resolve().parent.parent
 IN_CI = bool(os.environ.get("CI"))
 SMALL_DEMO_ROWS = 5_000
+TEST_SECRET_KEY = "the-test-nodes-share-this-secret-key-0123456789"
 
 
 def skip_or_fail(reason: str) -> None:
@@ -156,6 +157,8 @@ def start_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[
             "DASHAPP_WORKERS": "2",
             "DASHAPP_DEMO_ROWS": str(SMALL_DEMO_ROWS),
             "DASHAPP_LOG_LEVEL": "warning",
+            # Test servers may share a PostgreSQL state database: like real nodes, one key.
+            "DASHAPP_SECRET_KEY": TEST_SECRET_KEY,
             **env,
         }
         log = data_dir / "server.log"
@@ -174,6 +177,7 @@ def start_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[
             wait_http(server.url("healthz"), proc)
         except Exception:
             proc.kill()
+            proc.wait()
             raise RuntimeError(f"gunicorn did not start:\n{log.read_text()[-3000:]}") from None
         started.append(server)
         return server

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import signal
 from collections.abc import Iterator
 from pathlib import Path
@@ -148,6 +149,8 @@ def test_sn003_compositor_through_the_balancer_and_a_node_killed(
     page.click(f"#{C.DUPLICATE}")
     page.wait_for_selector(".layer-list .list-group-item:has-text('red.png copy')")
     page.click(f"#{C.DELETE}")
+    expect(page.locator(".layer-list .list-group-item:has-text('red.png copy')")).to_have_count(0)
+    expect(page.locator(f"#{C.X}")).to_have_value(str(before[0]))
     render_and_check(page, tmp_path, "after.png")
     several.nodes[0].start()  # and it comes back
     several.wait_balanced()
@@ -163,7 +166,10 @@ def test_sn004_a_running_job_and_the_grid_survive_a_node_killed(page, several: C
         arg=Training.PANEL,
         timeout=90_000,
     )
-    job_link = page.locator(f"#{Training.JOBS} a").first.get_attribute("href")
+    short = re.search(r"Job ([0-9a-f]{8})", page.inner_text(f"#{Training.PANEL}")).group(1)
+    link = page.locator(f"#{Training.JOBS} a[href*='{short}']")
+    expect(link).to_have_count(1)
+    job_link = link.get_attribute("href")
     several.nodes[1].kill(signal.SIGKILL)
     page.goto(several.base + job_link)
     page.wait_for_selector(f"#{Training.PANEL} .progress-bar")

@@ -16,7 +16,7 @@ from components.ids import Compositor as C
 from dashapp.app import create_app, deps_of
 from dashapp.compositor import composition
 from dashapp.settings import Settings
-from tests.conftest import SMALL_DEMO_ROWS
+from tests.conftest import SMALL_DEMO_ROWS, TEST_SECRET_KEY
 from tests.image_fixtures import data_url, encode, solid
 
 BG, RED = (0, 0, 255), (255, 0, 0, 255)
@@ -26,7 +26,14 @@ BG, RED = (0, 0, 255), (255, 0, 0, 255)
 def nodes(tmp_path: Path, pg_url: str):
     """Apps A and B: separate data folders, one state database (storage: auto)."""
     apps = [
-        create_app(Settings(data_dir=tmp_path / name, state_url=pg_url, demo_rows=SMALL_DEMO_ROWS))
+        create_app(
+            Settings(
+                data_dir=tmp_path / name,
+                state_url=pg_url,
+                demo_rows=SMALL_DEMO_ROWS,
+                secret_key=TEST_SECRET_KEY,
+            )
+        )
         for name in ("a", "b")
     ]
     yield apps
@@ -129,6 +136,7 @@ def test_cn002_local_storage_stays_on_its_node(tmp_path: Path, pg_url: str) -> N
         data_dir=tmp_path / "a",
         state_url=pg_url,
         demo_rows=SMALL_DEMO_ROWS,
+        secret_key=TEST_SECRET_KEY,
         compositor_storage="local",
     )
     app = create_app(settings)
