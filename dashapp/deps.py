@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 from dashapp.compositor.imaging import Limits
 from dashapp.compositor.upload_store import UploadStore
 from dashapp.data.catalog import Catalog
+from dashapp.data.views import SavedViewStore
 from dashapp.db import make_engine
 from dashapp.identity import ANONYMOUS, Identity
 from dashapp.settings import Settings
@@ -46,6 +47,7 @@ class Deps:
     _catalog: Catalog | None = field(default=None, repr=False)
     _jobs: JobStore | None = field(default=None, repr=False)
     _uploads: UploadStore | None = field(default=None, repr=False)
+    _views: SavedViewStore | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
@@ -96,6 +98,14 @@ class Deps:
                 self._jobs = JobStore(make_engine(self.settings.state_url))
             return self._jobs
 
+    @property
+    def saved_views(self) -> SavedViewStore:
+        """The Data page's saved views in the app's state database."""
+        with self._lock:
+            if self._views is None:
+                self._views = SavedViewStore(make_engine(self.settings.state_url))
+            return self._views
+
     def dispose(self) -> None:
         """Close pooled connections (tests, shutdown)."""
         with self._lock:
@@ -106,3 +116,6 @@ class Deps:
             if self._jobs is not None:
                 self._jobs.engine.dispose()
                 self._jobs = None
+            if self._views is not None:
+                self._views.engine.dispose()
+                self._views = None

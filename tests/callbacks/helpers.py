@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 
 def find_callback(deps: list[dict[str, Any]], output_fragment: str) -> dict[str, Any]:
-    """The dependency entry whose output string contains ``output_fragment``."""
-    matches = [d for d in deps if output_fragment in d["output"]]
+    """The dependency entry whose output string contains ``output_fragment``.
+
+    An output another callback also writes (``allow_duplicate``) carries an ``@hash``: the
+    fragment names the callback that writes it without one, unless it includes the ``@``.
+    """
+    pattern = re.compile(re.escape(output_fragment) + ("" if "@" in output_fragment else "(?!@)"))
+    matches = [d for d in deps if pattern.search(d["output"])]
     assert len(matches) == 1, f"{len(matches)} callbacks output {output_fragment}"
     return matches[0]
 

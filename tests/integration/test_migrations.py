@@ -15,6 +15,7 @@ from sqlalchemy import Engine, MetaData, text
 
 from dashapp import migrations
 from dashapp.db import make_engine
+from dashapp.data.views_schema import metadata as views_metadata
 from jobs.schema import metadata as jobs_metadata
 from jobs.store import SUCCEEDED, JobStore
 from tests.conftest import ROOT, free_port, fresh_pg_database, wait_http
@@ -32,7 +33,7 @@ def state_url(request, tmp_path: Path) -> str:
 
 
 # Every package's table declarations: the migrated database must match them all.
-ALL_METADATA = [jobs_metadata]
+ALL_METADATA = [jobs_metadata, views_metadata]
 
 
 def schema_drift(engine: Engine) -> list:
