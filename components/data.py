@@ -230,7 +230,7 @@ def layout(*, notes: list[str] | None = None, **query: str) -> html.Div:
                 dcc.Loading(html.Div(id=Data.CHART_BOX, className="chart-box"), type="dot"),
             ]
         ),
-        className="shadow-sm",
+        className="shadow-sm mb-3",
     )
     toolbar = dbc.Row(
         [
@@ -249,7 +249,7 @@ def layout(*, notes: list[str] | None = None, **query: str) -> html.Div:
                     size="sm",
                 ),
                 xs=12,
-                md=5,
+                md=4,
                 className="mb-2",
             ),
             dbc.Col(
@@ -292,7 +292,7 @@ def layout(*, notes: list[str] | None = None, **query: str) -> html.Div:
                     className="d-flex gap-2 justify-content-md-end text-nowrap",
                 ),
                 xs=12,
-                md=4,
+                md=5,
                 className="mb-2",
             ),
         ],

@@ -16,7 +16,6 @@ from dashapp.data.distinct import DistinctValues
 from dashapp.data.grouping import AGG_NAMES, MAX_GROUP_BY, Grouping
 from dashapp.data.profile import ColumnProfile
 from dashapp.data.set_filter import SET_KINDS
-from dashapp.data.view_state import value_text
 
 LABEL_CHARS = 120  # characters of a value shown in the set filter's list
 NULL_AWARE = {"function": "dashappFormat(params)"}
@@ -165,11 +164,11 @@ def set_options(found: DistinctValues, picked: list[Any]) -> tuple[list[dict[str
 
 def _value_label(value: Any, count: str) -> html.Span:
     """A value and its count, as a checklist label (NULL as a word, long text cut)."""
-    text = "NULL" if value is None else value_text(value)
+    text = _label(value)
     if len(text) > LABEL_CHARS:
         text = text[: LABEL_CHARS - 1] + "…"
     return html.Span(
-        [html.Span(text, className="fst-italic" if value is None else ""), html.Small(count)],
+        [html.Span(text, className="fst-italic" if value in (None, "") else ""), html.Small(count)],
         className="set-option",
     )
 
@@ -222,7 +221,7 @@ def profile_body(profile: ColumnProfile) -> html.Div:
     if profile.top is not None and profile.top.values:
         parts += [
             html.Div("Top values", className="small fw-semibold mt-2"),
-            bars([("NULL" if v is None else value_text(v), n) for v, n in profile.top.values]),
+            bars([(_label(v)[:LABEL_CHARS], n) for v, n in profile.top.values]),
         ]
     elif profile.chart is not None and profile.chart.counts:
         title = "Histogram" if profile.chart.kind == "histogram" else "Rows over time"
@@ -260,8 +259,20 @@ def bars(items: list[tuple[str, int]]) -> html.Div:
     )
 
 
+def _bin(value: Any) -> str:
+    """A histogram bin's centre, or a period, as a short label."""
+    return f"≈{value:,.4g}" if isinstance(value, float) else _shown(value)
+
+
+def _label(value: Any) -> str:
+    """A column's value as a list shows it: NULL and empty text as words."""
+    return "NULL" if value is None else "(empty)" if value == "" else _shown(value)
+
+
 def _shown(value: Any) -> str:
     """A value as text for the profile (numbers with separators)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
     if isinstance(value, float):
         return f"{value:,.6g}"
     if isinstance(value, int) and not isinstance(value, bool):

@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Float, func, select
 
 from dashapp.data.catalog import NUMBER, Catalog, DataUnavailable, TableInfo
 from dashapp.data.filters import FilterBuilder
@@ -142,7 +142,12 @@ def grouped_select(info: TableInfo, grouping: Grouping, view: GridView, dialect:
     keys = [value_expr(info, name, dialect) for name in grouping.by]
     cols = info.table.c
     aggs = [
-        func.count() if a.column is None else getattr(func, a.fn)(cols[a.column])
+        func.count()
+        if a.column is None
+        # An average as a float: PostgreSQL's numeric average has 16 or more digits.
+        else func.avg(cols[a.column], type_=Float)
+        if a.fn == "avg"
+        else getattr(func, a.fn)(cols[a.column])
         for a in grouping.aggregates
     ]
     labelled = [k.label(f"key{i}") for i, k in enumerate(keys)]

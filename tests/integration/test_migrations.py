@@ -14,8 +14,8 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, MetaData, text
 
 from dashapp import migrations
-from dashapp.db import make_engine
 from dashapp.data.views_schema import metadata as views_metadata
+from dashapp.db import make_engine
 from jobs.schema import metadata as jobs_metadata
 from jobs.store import SUCCEEDED, JobStore
 from tests.conftest import ROOT, free_port, fresh_pg_database, wait_http
