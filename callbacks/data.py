@@ -61,7 +61,12 @@ def load_tables(
 
 
 def show_table(
-    catalog: Catalog, key: str, state: dict[str, Any], *, deadline_ms: int = 40_000
+    catalog: Catalog,
+    key: str,
+    state: dict[str, Any],
+    *,
+    deadline_ms: int = 40_000,
+    timeout_s: float = 10.0,
 ) -> dict[str, Any]:
     """Everything that changes when a table is chosen (with the link's view, if of this table)."""
     info = catalog.table(key, max_age_s=OPEN_REFLECT_MAX_AGE_S)
@@ -77,6 +82,7 @@ def show_table(
         linked["columns"] = shown if len(shown) < len(names) else None
     grid, explore, note = data_explore.grid_for(info, linked, deadline_ms)
     chart = linked["chart"] if linked["chart"] in {o["value"] for o in chartable} else None
+    status = data_explore.progress_text(info, explore, timeout_s) if explore["group"] else None
     return {
         "grid": grid,
         "info": view.table_panel(info),
@@ -86,6 +92,7 @@ def show_table(
         "chart": chart,
         "explore": explore,
         "note": note,
+        "status": status,
     }
 
 
@@ -238,6 +245,7 @@ def register(app: Dash, deps: Deps) -> None:
         Output(Data.EXPLORE, "data"),
         Output(Data.GRID_ERROR, "children", allow_duplicate=True),
         Output(Data.GRID_ERROR, "is_open", allow_duplicate=True),
+        Output(Data.STATUS, "children", allow_duplicate=True),
         Input(Data.PICKER, "value"),
         State(Data.STATE, "data"),
         prevent_initial_call="initial_duplicate",
@@ -247,9 +255,15 @@ def register(app: Dash, deps: Deps) -> None:
             raise PreventUpdate
         try:
             deadline = view.block_deadline_ms(deps.settings.statement_timeout_s)
-            out = show_table(deps.catalog, key, state or {}, deadline_ms=deadline)
+            out = show_table(
+                deps.catalog,
+                key,
+                state or {},
+                deadline_ms=deadline,
+                timeout_s=deps.settings.statement_timeout_s,
+            )
         except (CatalogError, DataUnavailable) as exc:
-            return dbc_alert(str(exc)), None, [], [], [], None, None, no_update, no_update
+            return dbc_alert(str(exc)), None, [], [], [], None, None, no_update, no_update, ""
         return (
             out["grid"],
             out["info"],
@@ -260,6 +274,7 @@ def register(app: Dash, deps: Deps) -> None:
             out["explore"],
             out["note"] or no_update,
             bool(out["note"]) or no_update,
+            out["status"] or no_update,
         )
 
     @app.callback(

@@ -153,10 +153,13 @@ def render(
         return no_update, no_update, no_update, f"Not applied: {exc}", True, no_update
     grid, explore, note = grid_for(info, current, deadline_ms)
     quick = current["quick"] if current["quick"] != (quick_now or "") else no_update
-    status = "Loading rows…"
-    if explore["group"]:
-        status = view.grouping_status(parse_grouping(info, explore["group"]), timeout_s)
+    status = progress_text(info, explore, timeout_s) if explore["group"] else "Loading rows…"
     return grid, explore, quick, note or "", bool(note), status
+
+
+def progress_text(info: TableInfo, explore: dict[str, Any], timeout_s: float) -> str:
+    """What the status line says while a grouped grid waits for its first groups."""
+    return view.grouping_status(parse_grouping(info, explore["group"]), timeout_s)
 
 
 def value_list(
