@@ -58,7 +58,9 @@ def column_panel() -> dbc.Offcanvas:
     return dbc.Offcanvas(
         [
             dbc.Label("Column", html_for=Data.PANEL_COLUMN, className="small fw-semibold"),
-            dropdown(id=Data.PANEL_COLUMN, clearable=False, placeholder="Column…"),
+            # A native select: a Dash dropdown's search box cannot take the focus inside
+            # the panel (it keeps the focus within itself).
+            dbc.Select(id=Data.PANEL_COLUMN, options=[], size="sm"),
             dbc.Tabs(
                 [
                     dbc.Tab(values, label="Values", tab_id="values"),
