@@ -272,3 +272,13 @@ def test_xh011_hostile_links_are_read_or_named_never_raised() -> None:
     ]
     huge = parse_query({"filter": "{" + " " * 200_000 + "}"})
     assert huge["warnings"] == ["ignored an unreadable filter in the link"]
+
+
+def test_xh012_the_header_menu_script_names_the_panels_ids() -> None:
+    """assets/dashapp.js opens the column panel by id: those ids are the ones in ids.py."""
+    from components.ids import Data
+    from tests.conftest import ROOT
+
+    script = (ROOT / "assets" / "dashapp.js").read_text()
+    assert f'"{Data.PANEL_COLUMN}"' in script
+    assert f'"{Data.COLUMN_PANEL}"' in script
