@@ -190,7 +190,7 @@ def chart(
 ) -> tuple[go.Figure | None, str]:
     """A Plotly figure of one column of the filtered view, aggregated in SQL (None: no chart)."""
     if not key or not column:
-        return None, "Pick a column to see its distribution in the current view."
+        return None, view.PICK_A_COLUMN
     try:
         agg = aggregate(
             catalog, key, column, {"filterModel": filter_model or {}, "quick": quick or ""}

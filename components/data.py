@@ -22,6 +22,7 @@ from dashapp.data.filters import (
 from dashapp.data.links import parse_query
 
 BLOCK_SIZE = 100
+PICK_A_COLUMN = "Pick a column to see its distribution in the current view."
 # The menus offer exactly what the server implements (dashapp.data.filters).
 TEXT_OPTIONS = [*TEXT_OPERATORS, *BLANK_OPERATORS]
 NUMBER_OPTIONS = [*NUMBER_OPERATORS, *BLANK_OPERATORS]
@@ -198,6 +199,7 @@ def layout(*, notes: list[str] | None = None, **query: str) -> html.Div:
     if isinstance(notes, list) and notes:
         state["warnings"] = [*notes, *state.get("warnings", [])]
     reserve = " reserve" if state["table"] else ""
+    reserve_chart = " reserve" if state["table"] and state["chart"] else ""
     picker = dbc.Card(
         dbc.CardBody(
             [
@@ -224,10 +226,18 @@ def layout(*, notes: list[str] | None = None, **query: str) -> html.Div:
             [
                 dbc.Label("Quick chart", html_for=Data.CHART_COLUMN, className="fw-semibold small"),
                 dropdown(id=Data.CHART_COLUMN, placeholder="Column to chart…"),
-                html.Div(id=Data.CHART_NOTE, className="small text-body-secondary mt-2"),
+                # Its text from the start, and room for a linked chart: the cards below
+                # (grouping, saved views) do not jump when they fill in.
+                html.Div(
+                    PICK_A_COLUMN if not state["chart"] else None,
+                    id=Data.CHART_NOTE,
+                    className="small text-body-secondary mt-2",
+                ),
                 # The graph is only created once a column is chosen: Plotly's script is
                 # large, and loading it with the page held the first rows back by a second.
-                dcc.Loading(html.Div(id=Data.CHART_BOX, className="chart-box"), type="dot"),
+                dcc.Loading(
+                    html.Div(id=Data.CHART_BOX, className=f"chart-box{reserve_chart}"), type="dot"
+                ),
             ]
         ),
         className="shadow-sm mb-3",

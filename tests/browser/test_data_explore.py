@@ -232,6 +232,11 @@ def test_be004_save_a_view_and_open_its_short_link_elsewhere(page, browser, live
         expect(fresh.locator(f"#{Data.BANNER}")).to_contain_text("There is no saved view")
     finally:
         other.close()
+    # Its owner deletes it: gone from the list, and its link says so.
+    page.click(f"#{Data.SAVED_LIST} button[title='Delete the saved view Failures by country']")
+    expect(page.locator(f"#{Data.SAVED_LIST}")).not_to_contain_text("Failures by country")
+    page.goto(live_server.url(short))
+    expect(page.locator(f"#{Data.BANNER}")).to_contain_text("There is no saved view")
     assert page.watch.problems() == []
 
 
