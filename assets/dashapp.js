@@ -46,35 +46,77 @@
     }
   }
 
-  function viewParams(request, table, quick) {
+  // Set filters travel inside `filter` beside the grid's own column filters; a column with
+  // both gets an AND of the two (dashapp/data/links.py merge_filters, the same rule).
+  function mergeFilters(grid, sets) {
+    var merged = Object.assign({}, grid || {});
+    Object.keys(sets || {}).forEach(function (col) {
+      var set = { filterType: "set", values: sets[col] };
+      var own = merged[col];
+      merged[col] = own
+        ? { filterType: own.filterType, operator: "AND", conditions: [own, set] }
+        : set;
+    });
+    return merged;
+  }
+
+  // The query string of a link to a view (dashapp/data/links.py view_query, the same keys).
+  function viewParams(view) {
     var params = new URLSearchParams();
-    if (table) params.set("table", table);
-    if (request && request.sortModel && request.sortModel.length) {
-      params.set("sort", JSON.stringify(request.sortModel.map(function (s) {
-        return { colId: s.colId, sort: s.sort };
-      })));
-    }
-    if (request && request.filterModel && Object.keys(request.filterModel).length) {
-      params.set("filter", JSON.stringify(request.filterModel));
-    }
-    if (quick) params.set("q", quick);
+    if (view.table) params.set("table", view.table);
+    if (view.sort && view.sort.length) params.set("sort", JSON.stringify(view.sort));
+    var filter = mergeFilters(view.filter, view.sets);
+    if (Object.keys(filter).length) params.set("filter", JSON.stringify(filter));
+    if (view.quick) params.set("q", view.quick);
+    if (view.columns) params.set("cols", JSON.stringify(view.columns));
+    if (view.group) params.set("group", JSON.stringify(view.group));
+    if (view.chart) params.set("chart", view.chart);
     return params.toString();
   }
+
+  // Right-click on a column's header opens that column's values and profile.
+  document.addEventListener("contextmenu", function (event) {
+    var target = event.target instanceof Element ? event.target : null;
+    var header = target && target.closest(".dashapp-grid:not(.grouped) .ag-header-cell[col-id]");
+    var dc = window.dash_clientside;
+    if (!header || !dc || !dc.set_props) return;
+    event.preventDefault();
+    dc.set_props("data-panel-column", { value: header.getAttribute("col-id") });
+    dc.set_props("data-column-panel", { is_open: true });
+  });
 
   window.dash_clientside = Object.assign({}, window.dash_clientside, {
     dashappData: {
       // Keep the address bar a shareable link to this view, and point the export at it.
-      // Also publish the view (filters, search) for the chart, only when it changed.
-      syncUrl: function (request, table, quick, previous) {
-        var query = viewParams(request, table, quick);
+      // Also publish the whole view (for the chart, chips, profile, saving), when it changed.
+      syncUrl: function (request, explore, visible, chart, table, quick, previous, options) {
+        explore = explore || {};
+        // A grouped grid has no column filters of its own: the view keeps the ones it was
+        // grouped with (EXPLORE). So does a new grid that has not asked for rows yet.
+        var own = request && !explore.group;
+        var all = (options || []).map(function (o) { return o.value; });
+        var shown = visible && all.length && visible.length < all.length ? visible : null;
+        var view = {
+          table: table || null,
+          filter: own ? (request.filterModel || {}) : (explore.filter || {}),
+          sort: own
+            ? (request.sortModel || []).map(function (s) { return { colId: s.colId, sort: s.sort }; })
+            : (explore.sort || []),
+          sets: explore.sets || {},
+          quick: quick || "",
+          columns: shown,
+          group: explore.group || null,
+          chart: chart || null
+        };
+        var query = viewParams(view);
         var path = window.location.pathname;
         window.history.replaceState(window.history.state, "", path + "?" + query);
-        var view = { table: table, filterModel: (request && request.filterModel) || {}, quick: quick || "" };
         var same = previous && JSON.stringify(previous) === JSON.stringify(view);
         var train = new URLSearchParams({ trainer: "tabular-mlp", table: table || "" });
-        train.set("filter", JSON.stringify(view.filterModel));
+        train.set("filter", JSON.stringify(mergeFilters(view.filter, view.sets)));
+        var rows = Object.assign({}, view, { group: null, columns: null, chart: null });
         return [
-          path.replace(/\/data\/?$/, "/export.csv") + "?" + query,
+          path.replace(/\/data\/?$/, "/export.csv") + "?" + viewParams(rows),
           same ? window.dash_clientside.no_update : view,
           path.replace(/\/data\/?$/, "/training") + "?" + train.toString()
         ];
@@ -83,8 +125,10 @@
         withApi(gridId, function (api) { api.purgeInfiniteCache(); });
         return window.dash_clientside.no_update;
       },
-      showColumns: function (visible, options, gridId) {
-        if (!visible || !options) return window.dash_clientside.no_update;
+      showColumns: function (visible, options, gridId, explore) {
+        if (!visible || !options || (explore && explore.group)) {
+          return window.dash_clientside.no_update;
+        }
         var all = options.map(function (o) { return o.value; });
         withApi(gridId, function (api) {
           api.setColumnsVisible(all, false);

@@ -8,6 +8,7 @@ Prints:
   2. p50 block latency at row 0 and at row 5,000,000 of the sorted table
   3. peak extra memory of a gunicorn worker while exporting 1,000,000 rows as CSV
   4. time in headless Chromium from opening /data?table=... to the first rows visible
+``--explore``: only the exploring figures 5-7 (bench/grid_explore.py).
 """
 
 from __future__ import annotations
@@ -377,13 +378,19 @@ def browser_figure(url: str, repeat: int) -> None:
 
 
 def main() -> None:
-    """Run every figure."""
+    """Run every figure (``--explore``: only the exploring ones)."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--url", default="postgresql://postgres@127.0.0.1:5432/dashapp_bench")
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument("--explore", action="store_true", help="only figures 5-7 (issue 15)")
     args = parser.parse_args()
     ensure_data(args.url, args.rows)
+    if args.explore:
+        from grid_explore import explore_figures
+
+        explore_figures(args.url, args.repeat)
+        return
     block_figures(args.url, args.repeat * 10)
     export_figure(args.url)
     browser_figure(args.url, max(3, args.repeat // 6))

@@ -9,6 +9,7 @@ import plotly.graph_objects as go
 from dash import ClientsideFunction, Dash, Input, Output, State, html, no_update
 from dash.exceptions import PreventUpdate
 
+from callbacks import data_explore, data_views
 from components import data as view
 from components.common import message
 from components.common import style_figure as common_style
@@ -16,6 +17,9 @@ from components.ids import Data
 from dashapp.data.catalog import Catalog, CatalogError, DataUnavailable, TableEntry
 from dashapp.data.filters import GridRequestError
 from dashapp.data.grid_service import aggregate, fetch_block, fetch_row
+from dashapp.data.grouping import fetch_groups
+from dashapp.data.links import merge_filters
+from dashapp.data.view_state import as_view, from_link
 from dashapp.deps import Deps
 
 log = logging.getLogger(__name__)
@@ -57,9 +61,14 @@ def load_tables(
 
 
 def show_table(
-    catalog: Catalog, key: str, state: dict[str, Any], *, deadline_ms: int = 40_000
+    catalog: Catalog,
+    key: str,
+    state: dict[str, Any],
+    *,
+    deadline_ms: int = 40_000,
+    timeout_s: float = 10.0,
 ) -> dict[str, Any]:
-    """Everything that changes when a table is chosen."""
+    """Everything that changes when a table is chosen (with the link's view, if of this table)."""
     info = catalog.table(key, max_age_s=OPEN_REFLECT_MAX_AGE_S)
     names = [c.name for c in info.columns]
     chartable = [
@@ -67,12 +76,23 @@ def show_table(
         for c in info.columns
         if c.kind in ("number", "date", "datetime", "text", "bool")
     ]
+    linked = from_link(state, key)
+    if linked["columns"] is not None:
+        shown = [n for n in names if n in linked["columns"]]
+        linked["columns"] = shown if len(shown) < len(names) else None
+    grid, explore, note = data_explore.grid_for(info, linked, deadline_ms)
+    chart = linked["chart"] if linked["chart"] in {o["value"] for o in chartable} else None
+    status = data_explore.progress_text(info, explore, timeout_s) if explore["group"] else None
     return {
-        "grid": view.grid_frame(info, state, deadline_ms),
+        "grid": grid,
         "info": view.table_panel(info),
         "columns": [{"label": n, "value": n} for n in names],
-        "visible": names,
+        "visible": linked["columns"] if linked["columns"] is not None else names,
         "chart_options": chartable,
+        "chart": chart,
+        "explore": explore,
+        "note": note,
+        "status": status,
     }
 
 
@@ -88,14 +108,37 @@ def status_line(request: dict[str, Any], rows: int, count: int, total: int) -> s
     return text
 
 
+def group_status(request: dict[str, Any], rows: int, groups: int, total: int) -> str:
+    """``Groups a–b of N (M rows)`` for the grouped block just served."""
+    if groups == 0:
+        return "No groups: no rows in this view."
+    start = int(request.get("startRow", 0)) + 1
+    return f"Groups {start:,}–{start + rows - 1:,} of {groups:,} ({total:,} rows)"
+
+
 def get_rows(
-    catalog: Catalog, key: str | None, request: Any, quick: str | None
+    catalog: Catalog, key: str | None, request: Any, quick: str | None, explore: Any = None
 ) -> tuple[dict[str, Any], str, str | None]:
-    """Answer one block request: response, status line, and an error for the banner."""
+    """Answer one block request: response, status line, and an error for the banner.
+
+    ``explore``: the set filters and grouping beside the grid's own models (EXPLORE store).
+    """
     if not key or not isinstance(request, dict):
         return EMPTY_BLOCK, "", None
+    extra = explore if isinstance(explore, dict) else {}
     try:
-        block, total = fetch_block(catalog, key, {**request, "quick": quick or ""})
+        if extra.get("group"):
+            base = merge_filters(extra.get("filter") or {}, extra.get("sets"))
+            found = fetch_groups(
+                catalog, key, extra["group"], {**request, "filterModel": base, "quick": quick or ""}
+            )
+            response = {"rowData": found.block.rows, "rowCount": found.groups}
+            rows = len(found.block.rows)
+            return response, group_status(request, rows, found.groups, found.rows), None
+        merged = merge_filters(request.get("filterModel"), extra.get("sets"))
+        block, total = fetch_block(
+            catalog, key, {**request, "filterModel": merged, "quick": quick or ""}
+        )
     except (GridRequestError, CatalogError) as exc:
         return (
             EMPTY_BLOCK,
@@ -147,7 +190,7 @@ def chart(
 ) -> tuple[go.Figure | None, str]:
     """A Plotly figure of one column of the filtered view, aggregated in SQL (None: no chart)."""
     if not key or not column:
-        return None, "Pick a column to see its distribution in the current view."
+        return None, view.PICK_A_COLUMN
     try:
         agg = aggregate(
             catalog, key, column, {"filterModel": filter_model or {}, "quick": quick or ""}
@@ -199,18 +242,40 @@ def register(app: Dash, deps: Deps) -> None:
         Output(Data.COLUMNS, "value"),
         Output(Data.CHART_COLUMN, "options"),
         Output(Data.CHART_COLUMN, "value"),
+        Output(Data.EXPLORE, "data"),
+        Output(Data.GRID_ERROR, "children", allow_duplicate=True),
+        Output(Data.GRID_ERROR, "is_open", allow_duplicate=True),
+        Output(Data.STATUS, "children", allow_duplicate=True),
         Input(Data.PICKER, "value"),
         State(Data.STATE, "data"),
+        prevent_initial_call="initial_duplicate",
     )
     def _show(key: str | None, state: dict[str, Any]) -> tuple[Any, ...]:
         if not key:
             raise PreventUpdate
         try:
             deadline = view.block_deadline_ms(deps.settings.statement_timeout_s)
-            out = show_table(deps.catalog, key, state or {}, deadline_ms=deadline)
+            out = show_table(
+                deps.catalog,
+                key,
+                state or {},
+                deadline_ms=deadline,
+                timeout_s=deps.settings.statement_timeout_s,
+            )
         except (CatalogError, DataUnavailable) as exc:
-            return dbc_alert(str(exc)), None, [], [], [], None
-        return out["grid"], out["info"], out["columns"], out["visible"], out["chart_options"], None
+            return dbc_alert(str(exc)), None, [], [], [], None, None, no_update, no_update, ""
+        return (
+            out["grid"],
+            out["info"],
+            out["columns"],
+            out["visible"],
+            out["chart_options"],
+            out["chart"],
+            out["explore"],
+            out["note"] or no_update,
+            bool(out["note"]) or no_update,
+            out["status"] or no_update,
+        )
 
     @app.callback(
         Output(Data.GRID, "getRowsResponse"),
@@ -220,12 +285,13 @@ def register(app: Dash, deps: Deps) -> None:
         Input(Data.GRID, "getRowsRequest"),
         State(Data.PICKER, "value"),
         State(Data.QUICK, "value"),
+        State(Data.EXPLORE, "data"),
         prevent_initial_call=True,
     )
-    def _rows(request: Any, key: str | None, quick: str | None) -> tuple[Any, ...]:
+    def _rows(request: Any, key: str | None, quick: str | None, explore: Any) -> tuple[Any, ...]:
         if request is None:  # a new grid announcing itself: no block asked for yet
             raise PreventUpdate
-        response, status, error = get_rows(deps.catalog, key, request, quick)
+        response, status, error = get_rows(deps.catalog, key, request, quick, explore)
         return response, status, error, bool(error)
 
     @app.callback(
@@ -233,9 +299,12 @@ def register(app: Dash, deps: Deps) -> None:
         Output(Data.DETAIL_BODY, "children"),
         Input(Data.GRID, "selectedRows"),
         State(Data.PICKER, "value"),
+        State(Data.EXPLORE, "data"),
         prevent_initial_call=True,
     )
-    def _detail(rows: Any, key: str | None) -> tuple[Any, ...]:
+    def _detail(rows: Any, key: str | None, explore: Any) -> tuple[Any, ...]:
+        if isinstance(explore, dict) and explore.get("group"):
+            raise PreventUpdate  # a group's row opens its rows instead (data_explore)
         return row_detail(deps.catalog, key, rows)
 
     @app.callback(
@@ -246,10 +315,12 @@ def register(app: Dash, deps: Deps) -> None:
         State(Data.PICKER, "value"),
     )
     def _chart(column: str | None, view_state: Any, key: str | None) -> tuple[Any, ...]:
-        current = view_state if isinstance(view_state, dict) else {}
-        fig, note = chart(
-            deps.catalog, key, column, current.get("filterModel"), current.get("quick")
-        )
+        current = as_view(view_state)
+        try:
+            model = merge_filters(current["filter"], current["sets"])
+        except GridRequestError as exc:
+            return None, str(exc)
+        fig, note = chart(deps.catalog, key, column, model, current["quick"])
         return (None if fig is None else view.chart_graph(fig)), note
 
     # Browser-side: keep the URL shareable and the export link current, refresh on search,
@@ -260,9 +331,13 @@ def register(app: Dash, deps: Deps) -> None:
         Output(Data.VIEW, "data"),
         Output(Data.TRAIN, "href"),
         Input(Data.GRID, "getRowsRequest"),
+        Input(Data.EXPLORE, "data"),
+        Input(Data.COLUMNS, "value"),
+        Input(Data.CHART_COLUMN, "value"),
         State(Data.PICKER, "value"),
         State(Data.QUICK, "value"),
         State(Data.VIEW, "data"),
+        State(Data.COLUMNS, "options"),
         prevent_initial_call=True,
     )
     app.clientside_callback(
@@ -278,5 +353,8 @@ def register(app: Dash, deps: Deps) -> None:
         Input(Data.COLUMNS, "value"),
         State(Data.COLUMNS, "options"),
         State(Data.GRID, "id"),
+        State(Data.EXPLORE, "data"),
         prevent_initial_call=True,
     )
+    data_explore.register(app, deps)
+    data_views.register(app, deps)

@@ -9,6 +9,8 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from components.common import aria, dropdown, icon, page_header, small_button, stack_item
+from components.data_explore import column_panel, group_card
+from components.data_views import save_modal, saved_card
 from components.ids import Data
 from dashapp.data.catalog import BINARY, BOOL, DATE, DATETIME, JSONISH, NUMBER, TableInfo
 from dashapp.data.filters import (
@@ -20,6 +22,7 @@ from dashapp.data.filters import (
 from dashapp.data.links import parse_query
 
 BLOCK_SIZE = 100
+PICK_A_COLUMN = "Pick a column to see its distribution in the current view."
 # The menus offer exactly what the server implements (dashapp.data.filters).
 TEXT_OPTIONS = [*TEXT_OPERATORS, *BLANK_OPERATORS]
 NUMBER_OPTIONS = [*NUMBER_OPERATORS, *BLANK_OPERATORS]
@@ -53,8 +56,13 @@ def block_deadline_ms(statement_timeout_s: float) -> int:
     return int((3 * statement_timeout_s + 5) * 1000)
 
 
-def column_defs(info: TableInfo, sort: list[Any]) -> list[dict[str, Any]]:
-    """AG Grid column definitions from reflected columns, with the linked sort applied."""
+def column_defs(
+    info: TableInfo, sort: list[Any], visible: list[str] | None = None
+) -> list[dict[str, Any]]:
+    """AG Grid column definitions from reflected columns, with the linked sort applied.
+
+    ``visible``: the columns shown (None: all).
+    """
     sort_of = {
         s.get("colId"): (i, s.get("sort"))
         for i, s in enumerate(sort)
@@ -66,7 +74,9 @@ def column_defs(info: TableInfo, sort: list[Any]) -> list[dict[str, Any]]:
             "field": col.name,
             "colId": col.name,
             "headerName": col.name,
-            "headerTooltip": f"{col.name}: {col.sql_type}" + (" (key)" if col.primary_key else ""),
+            "headerTooltip": f"{col.name}: {col.sql_type}"
+            + (" (key)" if col.primary_key else "")
+            + " · right-click for its values and profile",
             "valueFormatter": NULL_AWARE,
             "cellClassRules": {"cell-null": "params.value === null"},
             "cellDataType": False,
@@ -101,6 +111,8 @@ def column_defs(info: TableInfo, sort: list[Any]) -> list[dict[str, Any]]:
             d["pinned"] = "left"
         if col.name in sort_of:
             d["sortIndex"], d["sort"] = sort_of[col.name]
+        if visible is not None and col.name not in visible:
+            d["hide"] = True
         defs.append(d)
     return defs
 
@@ -115,9 +127,10 @@ def grid(info: TableInfo, state: dict[str, Any]) -> dag.AgGrid:
     """A fresh infinite-model grid for one table (a new grid resets its block cache)."""
     filter_model = state.get("filter") if state.get("table") == info.key else {}
     sort = state.get("sort") if state.get("table") == info.key else []
+    visible = state.get("columns") if state.get("table") == info.key else None
     return dag.AgGrid(
         id=Data.GRID,
-        columnDefs=column_defs(info, sort or []),
+        columnDefs=column_defs(info, sort or [], visible),
         defaultColDef={"resizable": True, "sortable": True, "minWidth": 80},
         rowModelType="infinite",
         filterModel=filter_model or {},
@@ -180,10 +193,13 @@ def table_panel(info: TableInfo) -> html.Div:
     )
 
 
-def layout(**query: str) -> html.Div:
-    """Build the Data page; ``query`` is the shared link's state."""
+def layout(*, notes: list[str] | None = None, **query: str) -> html.Div:
+    """Build the Data page; ``query`` is the shared link's state, ``notes`` said with it."""
     state = parse_query(query)
+    if isinstance(notes, list) and notes:
+        state["warnings"] = [*notes, *state.get("warnings", [])]
     reserve = " reserve" if state["table"] else ""
+    reserve_chart = " reserve" if state["table"] and state["chart"] else ""
     picker = dbc.Card(
         dbc.CardBody(
             [
@@ -210,13 +226,21 @@ def layout(**query: str) -> html.Div:
             [
                 dbc.Label("Quick chart", html_for=Data.CHART_COLUMN, className="fw-semibold small"),
                 dropdown(id=Data.CHART_COLUMN, placeholder="Column to chart…"),
-                html.Div(id=Data.CHART_NOTE, className="small text-body-secondary mt-2"),
+                # Its text from the start, and room for a linked chart: the cards below
+                # (grouping, saved views) do not jump when they fill in.
+                html.Div(
+                    PICK_A_COLUMN if not state["chart"] else None,
+                    id=Data.CHART_NOTE,
+                    className="small text-body-secondary mt-2",
+                ),
                 # The graph is only created once a column is chosen: Plotly's script is
                 # large, and loading it with the page held the first rows back by a second.
-                dcc.Loading(html.Div(id=Data.CHART_BOX, className="chart-box"), type="dot"),
+                dcc.Loading(
+                    html.Div(id=Data.CHART_BOX, className=f"chart-box{reserve_chart}"), type="dot"
+                ),
             ]
         ),
-        className="shadow-sm",
+        className="shadow-sm mb-3",
     )
     toolbar = dbc.Row(
         [
@@ -235,7 +259,7 @@ def layout(**query: str) -> html.Div:
                     size="sm",
                 ),
                 xs=12,
-                md=5,
+                md=4,
                 className="mb-2",
             ),
             dbc.Col(
@@ -249,6 +273,14 @@ def layout(**query: str) -> html.Div:
             dbc.Col(
                 html.Div(
                     [
+                        small_button(
+                            "funnel",
+                            "Values",
+                            id=Data.COLUMN_TOOLS,
+                            color="secondary",
+                            title="Pick values to filter by, and profile a column"
+                            " (or right-click a column's header)",
+                        ),
                         small_button(
                             "cpu",
                             "Train on this view",
@@ -270,7 +302,7 @@ def layout(**query: str) -> html.Div:
                     className="d-flex gap-2 justify-content-md-end text-nowrap",
                 ),
                 xs=12,
-                md=4,
+                md=5,
                 className="mb-2",
             ),
         ],
@@ -282,12 +314,19 @@ def layout(**query: str) -> html.Div:
             dcc.Store(id=Data.STATE, data=state),
             dcc.Store(id=Data.SINK),
             dcc.Store(id=Data.VIEW),
+            dcc.Store(id=Data.EXPLORE),
+            dcc.Store(id=Data.SAVED_TICK, data=0),
             dbc.Alert(id=Data.BANNER, is_open=False, color="danger", className="py-2"),
             dbc.Row(
                 [
                     # Stacked (narrow frame): picker, grid, chart, in that order (CSS).
                     dbc.Col(
-                        [stack_item(picker, 1), stack_item(chart, 3)],
+                        [
+                            stack_item(picker, 1),
+                            stack_item(chart, 3),
+                            stack_item(group_card(), 4),
+                            stack_item(saved_card(), 5),
+                        ],
                         xs=12,
                         lg=3,
                         className="stack-contents data-side",
@@ -295,6 +334,20 @@ def layout(**query: str) -> html.Div:
                     dbc.Col(
                         [
                             toolbar,
+                            html.Div(
+                                [
+                                    html.Div(id=Data.CHIPS),
+                                    dbc.Button(
+                                        "Clear all",
+                                        id=Data.CLEAR_ALL,
+                                        size="sm",
+                                        color="link",
+                                        className="d-none p-0 ms-1 small",
+                                    ),
+                                ],
+                                className="chip-bar",
+                                **aria(label="Active filters"),
+                            ),
                             dbc.Alert(
                                 id=Data.GRID_ERROR,
                                 is_open=False,
@@ -323,5 +376,7 @@ def layout(**query: str) -> html.Div:
                 is_open=False,
                 scrollable=True,
             ),
+            column_panel(),
+            save_modal(),
         ]
     )

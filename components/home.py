@@ -6,12 +6,14 @@ import dash_bootstrap_components as dbc
 from dash import get_relative_path, html
 
 from components.common import icon, page_header
+from components.data_views import home_card
 from components.ids import Home
 from components.pages import TOOL_PAGES
+from dashapp.data.views import SavedView
 
 
-def layout(**_query: str) -> html.Div:
-    """Build the home page."""
+def layout(*, saved_views: list[SavedView] | None = None, **_query: str) -> html.Div:
+    """Build the home page; ``saved_views``: those the user may open (None: unavailable)."""
     cards = [
         dbc.Col(
             dbc.Card(
@@ -45,5 +47,6 @@ def layout(**_query: str) -> html.Div:
                 "Data, training and image tools for the data and ML team, in one place.",
             ),
             dbc.Row(cards, id=Home.CARDS),
+            dbc.Row(dbc.Col(home_card(saved_views), xs=12, md=6), id=Home.SAVED_VIEWS),
         ]
     )

@@ -22,6 +22,7 @@ class Home:
     """The landing page."""
 
     CARDS = "home-cards"
+    SAVED_VIEWS = "home-saved-views"
 
 
 class Data:
@@ -47,6 +48,53 @@ class Data:
     SINK = "data-sink"
     TRAIN = "data-train"
     VIEW = "data-view"
+    # Exploring: set filters, grouping, chips, column profile, saved views.
+    EXPLORE = "data-explore"
+    CHIPS = "data-chips"
+    CLEAR_ALL = "data-clear-all"
+    COLUMN_TOOLS = "data-column-tools"
+    COLUMN_PANEL = "data-column-panel"
+    PANEL_COLUMN = "data-panel-column"
+    PANEL_TABS = "data-panel-tabs"
+    SET_SEARCH = "data-set-search"
+    SET_NOTE = "data-set-note"
+    SET_LIST = "data-set-list"
+    SET_APPLY = "data-set-apply"
+    SET_CLEAR = "data-set-clear"
+    PROFILE_BODY = "data-profile-body"
+    GROUP_BY = "data-group-by"
+    GROUP_AGGS = "data-group-aggs"
+    GROUP_APPLY = "data-group-apply"
+    GROUP_CLEAR = "data-group-clear"
+    GROUP_NOTE = "data-group-note"
+    SAVE_OPEN = "data-save-open"
+    SAVE_MODAL = "data-save-modal"
+    SAVE_NAME = "data-save-name"
+    SAVE_SHARED = "data-save-shared"
+    SAVE_CONFIRM = "data-save-confirm"
+    SAVE_MESSAGE = "data-save-message"
+    SAVED_LIST = "data-saved-list"
+    SAVED_TICK = "data-saved-tick"
+
+    @staticmethod
+    def chip(key: str) -> dict[str, str]:
+        """The remove button of one active-filter chip (``set:<column>``, ``quick``, ...)."""
+        return {"type": "data-chip", "key": key}
+
+    @staticmethod
+    def chip_any() -> dict[str, Any]:
+        """Every chip's remove button, for one callback."""
+        return {"type": "data-chip", "key": ALL}
+
+    @staticmethod
+    def saved_delete(view_id: str) -> dict[str, str]:
+        """The delete button of one saved view."""
+        return {"type": "data-saved-delete", "view": view_id}
+
+    @staticmethod
+    def saved_delete_any() -> dict[str, Any]:
+        """Every saved view's delete button, for one callback."""
+        return {"type": "data-saved-delete", "view": ALL}
 
 
 class Training:

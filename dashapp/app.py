@@ -20,6 +20,7 @@ from callbacks import compositor as compositor_callbacks
 from callbacks import data as data_callbacks
 from callbacks import shell as shell_callbacks
 from callbacks import training as training_callbacks
+from callbacks.data_views import page_layouts
 from components import shell
 from components.pages import ALL_PAGES, NOT_FOUND, import_page_modules, is_known_path
 from dashapp.data.demo_data import DemoSizes, ensure_sqlite
@@ -147,6 +148,9 @@ def build(settings: Settings | None = None) -> Built:
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
     )
     import_page_modules()
+    deps = Deps(settings, current_user=server.current_identity)
+    # Layouts drawn with server data (the home page's saved views, a saved view's link).
+    wired = page_layouts(deps)
     # Pages are registered after Dash() (before it Dash raises PageError).
     for order, page in enumerate(ALL_PAGES):
         dash.register_page(
@@ -155,11 +159,10 @@ def build(settings: Settings | None = None) -> Built:
             path_template=page.path_template,
             name=page.name,
             title=f"{page.name} · dashapp" if page.key != "home" else "dashapp",
-            layout=page.layout,
+            layout=wired.get(page.key, page.layout),
             order=order,
         )
     dash.register_page(NOT_FOUND.key, layout=NOT_FOUND.layout, title="Not found · dashapp")
-    deps = Deps(settings, current_user=server.current_identity)
 
     def shell_layout() -> Any:
         who = deps.current_user()

@@ -21,6 +21,7 @@ from dashapp.compositor.storage import LocalStorage, Storage
 from dashapp.compositor.storage_db import DatabaseStorage
 from dashapp.compositor.upload_store import UploadStore
 from dashapp.data.catalog import Catalog
+from dashapp.data.views import SavedViewStore
 from dashapp.db import WAIT_MARGIN_S, DatabaseBusy, DatabaseUnresponsive, make_engine
 from dashapp.identity import ANONYMOUS, Identity
 from dashapp.settings import Settings
@@ -179,6 +180,7 @@ class Deps:
     _jobs: JobStore | None = field(default=None, repr=False)
     _uploads: UploadStore | None = field(default=None, repr=False)
     _probes: dict[str, Engine] = field(default_factory=dict, repr=False)
+    _views: SavedViewStore | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __post_init__(self) -> None:
@@ -287,6 +289,15 @@ class Deps:
                 self.job_sweeper.start()
             return self.job_sweeper
 
+    @property
+    def saved_views(self) -> SavedViewStore:
+        """The Data page's saved views in the app's state database."""
+        engine = self.job_store.engine  # the state database's engine, with its limits
+        with self._lock:
+            if self._views is None:
+                self._views = SavedViewStore(engine)
+            return self._views
+
     def dispose(self) -> None:
         """Stop the job sweeper, close pooled connections (tests, shutdown)."""
         if self.job_sweeper is not None:
@@ -303,3 +314,4 @@ class Deps:
             for engine in self._probes.values():
                 engine.dispose()
             self._probes.clear()
+            self._views = None  # it held the state engine, disposed with the job store

@@ -27,11 +27,13 @@ from sqlalchemy import (
 )
 
 from dashapp.data.catalog import BINARY, BOOL, DATE, DATETIME, JSONISH, NUMBER, TEXT, TableInfo
+from dashapp.data.request_values import GridRequestError, sql_number
+from dashapp.data.set_filter import set_condition
+
+__all__ = ["FilterBuilder", "GridRequestError", "sql_number"]
 
 MAX_CONDITIONS = 10
 MAX_TEXT = 1000
-# SQLite binds Python ints as 64-bit integers and refuses any other (OverflowError).
-SQLITE_INT_RANGE = range(-(2**63), 2**63)
 # The operators the server applies, in the order the filter menus offer them.
 TEXT_OPERATORS = ("contains", "notContains", "equals", "notEqual", "startsWith", "endsWith")
 NUMBER_OPERATORS = (
@@ -59,13 +61,12 @@ FILTER_TYPE = {
 }
 
 
-class GridRequestError(ValueError):
-    """A grid request the server refuses; the message is shown to the user as is."""
-
-
 def _escape_like(value: str) -> str:
     """Escape LIKE wildcards so the user's text matches literally."""
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+escape_like = _escape_like  # for the other modules that search text
 
 
 def _need(model: Mapping[str, Any], key: str, col: str) -> Any:
@@ -95,23 +96,6 @@ def _number_value(model: Mapping[str, Any], key: str, col: str) -> int | float:
         raise GridRequestError(f"filter on {col!r}: {value!r} is not a number")
     if isinstance(value, float) and not math.isfinite(value):
         raise GridRequestError(f"filter on {col!r}: {value!r} is not a finite number")
-    return value
-
-
-def sql_number(value: int | float, dialect: str, col: str) -> int | float:
-    """A number as the database can bind it.
-
-    SQLite refuses integers beyond 64 bits. One a browser sends came from a JavaScript
-    double, so as a float it is exactly what the user typed, and SQLite compares integers
-    with floats exactly. Only a hand-made request carries one no double holds.
-    """
-    if dialect == "sqlite" and isinstance(value, int) and value not in SQLITE_INT_RANGE:
-        as_float = float(value)
-        if int(as_float) != value:
-            raise GridRequestError(
-                f"filter on {col!r}: {value} is beyond the numbers this database compares exactly"
-            )
-        return as_float
     return value
 
 
@@ -175,8 +159,14 @@ class FilterBuilder:
             return false()
         return or_(*(c.ilike(pattern, escape="\\") for c in cols))
 
-    def column_filter(self, name: str, kind: str, model: Any) -> ColumnElement[bool]:
-        """The condition for one column's model, simple or combined with AND/OR."""
+    def column_filter(
+        self, name: str, kind: str, model: Any, *, nested: bool = True
+    ) -> ColumnElement[bool]:
+        """The condition for one column's model, simple or combined with AND/OR.
+
+        ``nested``: a condition may itself be a combined model, one level deep (a column's
+        own filter ANDed with its set filter, see ``links.merge_filters``).
+        """
         if not isinstance(model, Mapping):
             raise GridRequestError(f"filter on {name!r} must be an object")
         if "conditions" in model or "operator" in model:
@@ -188,7 +178,12 @@ class FilterBuilder:
                 raise GridRequestError(
                     f"filter on {name!r}: expected 1 to {MAX_CONDITIONS} conditions"
                 )
-            parts = [self._condition(name, kind, c) for c in conditions]
+            parts = [
+                self.column_filter(name, kind, c, nested=False)
+                if nested and isinstance(c, Mapping) and "conditions" in c
+                else self._condition(name, kind, c)
+                for c in conditions
+            ]
             return and_(*parts) if operator == "AND" else or_(*parts)
         return self._condition(name, kind, model)
 
@@ -197,6 +192,8 @@ class FilterBuilder:
         if not isinstance(model, Mapping):
             raise GridRequestError(f"filter on {name!r}: a condition must be an object")
         ftype, op = model.get("filterType"), model.get("type")
+        if ftype == "set":
+            return set_condition(self.info, self.dialect, name, kind, model)
         if ftype not in FILTER_TYPE[kind]:
             raise GridRequestError(
                 f"filter on {name!r}: a {kind} column cannot take a {ftype!r} filter"

@@ -62,6 +62,11 @@ def _run(catalog: Catalog, fn: Any) -> Any:
         raise DataUnavailable(explain_db_error(exc)) from exc
 
 
+def run_read(catalog: Catalog, fn: Any) -> Any:
+    """``fn(conn)`` on a fresh connection, failures as DataUnavailable (for other query modules)."""
+    return _run(catalog, fn)
+
+
 def view_count(catalog: Catalog, info: TableInfo, view: GridView) -> int:
     """Rows in a view (cached for a minute per table and filter)."""
 

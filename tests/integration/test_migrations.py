@@ -15,6 +15,7 @@ from sqlalchemy import Engine, MetaData, text
 
 from dashapp import migrations
 from dashapp.compositor.schema import metadata as compositor_metadata
+from dashapp.data.views_schema import metadata as views_metadata
 from dashapp.db import make_engine
 from dashapp.web.sessions import metadata as sessions_metadata
 from jobs.schema import metadata as jobs_metadata
@@ -34,7 +35,7 @@ def state_url(request, tmp_path: Path) -> str:
 
 
 # Every package's table declarations: the migrated database must match them all.
-ALL_METADATA = [jobs_metadata, compositor_metadata, sessions_metadata]
+ALL_METADATA = [jobs_metadata, compositor_metadata, sessions_metadata, views_metadata]
 
 
 def schema_drift(engine: Engine) -> list:

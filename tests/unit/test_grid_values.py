@@ -69,6 +69,12 @@ def test_gv003_link_state_round_trip_and_garbage() -> None:
         "sort": [{"colId": "id", "sort": "desc"}],
         "filter": {"a": {}},
         "quick": "hi",
+        # The parts of a view a link may also carry (issue 15), absent here.
+        "columns": None,
+        "group": None,
+        "chart": None,
+        "grid_filter": {"a": {}},
+        "sets": {},
     }
     bad = parse_query({"table": "main.events", "sort": "{not json", "filter": "[1]"})
     assert bad["sort"] == []
