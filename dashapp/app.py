@@ -92,6 +92,13 @@ def background_manager(settings: Settings) -> tuple[Any, Any]:
             broker_connection_retry_on_startup=True,
         )
         return CeleryManager(celery_app), celery_app
+    if settings.state_url.startswith("postgresql"):
+        # Shared state says "several nodes", but a diskcache lives in one node's folder: a
+        # background callback's result polled through another node would never be found.
+        log.warning(
+            "background callbacks use this node's diskcache (no DASHAPP_CELERY_BROKER): "
+            "run one web node only, or set DASHAPP_CELERY_BROKER for several"
+        )
     cache = diskcache.Cache(str(settings.data_dir / "cache"))
     return DiskcacheManager(cache), None
 
