@@ -40,7 +40,7 @@ def on_starting(server: Any) -> None:
 
     try:
         prepare_data(_settings)
-    except SchemaError as exc:
+    except (SchemaError, SettingsError) as exc:  # one line, no traceback
         sys.stderr.write(f"dashapp: {exc}\n")
         sys.exit(2)
 

@@ -8,9 +8,13 @@ the background callbacks as Celery tasks.
 from __future__ import annotations
 
 from dashapp.app import build
-from dashapp.settings import Settings
+from dashapp.migrations import SchemaError
+from dashapp.settings import Settings, SettingsError
 
-_settings = Settings.from_env()
-if not _settings.celery_broker:
-    raise SystemExit("DASHAPP_CELERY_BROKER is not set: there is nothing for a worker to do.")
-celery = build(_settings).celery
+try:
+    _settings = Settings.from_env()
+    if not _settings.celery_broker:
+        raise SettingsError("DASHAPP_CELERY_BROKER is not set: there is nothing for a worker to do")
+    celery = build(_settings).celery
+except (SchemaError, SettingsError) as _exc:  # one line, no traceback
+    raise SystemExit(f"dashapp worker: {_exc}") from None
