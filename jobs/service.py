@@ -21,10 +21,14 @@ OK, NOT_FOUND, FORBIDDEN, CONFLICT, INVALID = "ok", "not found", "forbidden", "c
 
 @dataclass(frozen=True)
 class Launch:
-    """The result of asking for a job: its id, or the message per field."""
+    """The result of asking for a job: its id, or the message per field.
+
+    ``server_fault``: the request was fine but the server cannot take a job now (its disk).
+    """
 
     job_id: str | None
     errors: dict[str, str]
+    server_fault: bool = False
 
 
 def launch(
@@ -60,7 +64,7 @@ def launch(
         return Launch(None, errors)
     problem = check_writable(files) if files is not None else None
     if problem:
-        return Launch(None, {"": f"The job was not started: {problem}."})
+        return Launch(None, {"": f"The job was not started: {problem}."}, server_fault=True)
     try:
         job_id = store.create(
             trainer.name, values, user, name=labels.name or "", tags=labels.tags or ()
@@ -70,7 +74,7 @@ def launch(
         problem = disk_problem(exc)
         if problem is None:
             raise
-        return Launch(None, {"": f"The job was not started: {problem}."})
+        return Launch(None, {"": f"The job was not started: {problem}."}, server_fault=True)
 
 
 @dataclass(frozen=True)
