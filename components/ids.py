@@ -16,6 +16,7 @@ class Shell:
     THEME_SWITCH = "shell-theme-switch"
     USER = "shell-user"
     PAGE = "shell-page"
+    MAIN = "shell-main"
 
 
 class Home:

@@ -35,6 +35,23 @@ from jobs.store import WORKER
 
 log = logging.getLogger(__name__)
 DEPS_KEY = "DASHAPP_DEPS"
+# Dash's page frame with the document's language declared (screen readers pick their voice
+# by it; Dash's own frame has none) and its scripts at the end of the body.
+INDEX_STRING = """<!DOCTYPE html>
+<html lang="en">
+    <head>
+        {%metas%}
+        <title>{%title%}</title>
+        {%favicon%}
+        {%css%}
+    </head>
+    <body>
+        {%app_entry%}
+        {%config%}
+        {%scripts%}
+        {%renderer%}
+    </body>
+</html>"""
 
 
 def assets_dir() -> Path:
@@ -146,6 +163,7 @@ def build(settings: Settings | None = None) -> Built:
         serve_locally=True,
         background_callback_manager=manager,
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
+        index_string=INDEX_STRING,
     )
     import_page_modules()
     deps = Deps(settings, current_user=server.current_identity)
