@@ -135,5 +135,7 @@ def layout(who: Identity = ANONYMOUS_USER, sign_out_token: str | None = None) ->
                 id=Shell.MAIN,
                 tabIndex="-1",
             ),
+            dcc.Store(id=Shell.ME, data=who.name),
+            dcc.Store(id=Shell.RECENT_TABLES, storage_type="local"),
         ]
     )

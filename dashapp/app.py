@@ -18,6 +18,7 @@ from dash.exceptions import DependencyException, UnsupportedRelativePath
 
 from callbacks import compositor as compositor_callbacks
 from callbacks import data as data_callbacks
+from callbacks import home as home_callbacks
 from callbacks import shell as shell_callbacks
 from callbacks import training as training_callbacks
 from callbacks.data_views import page_layouts
@@ -169,6 +170,10 @@ def build(settings: Settings | None = None) -> Built:
     deps = Deps(settings, current_user=server.current_identity)
     # Layouts drawn with server data (the home page's saved views, a saved view's link).
     wired = page_layouts(deps)
+    home_layout = wired["home"]
+    # The home page takes no query parameters: one named like its own arguments
+    # (``/?saved_views=1``) would otherwise reach them.
+    wired["home"] = lambda **_query: home_layout()
     # Pages are registered after Dash() (before it Dash raises PageError).
     for order, page in enumerate(ALL_PAGES):
         dash.register_page(
@@ -189,6 +194,7 @@ def build(settings: Settings | None = None) -> Built:
     app.layout = shell_layout
     for page_callbacks in (
         shell_callbacks,
+        home_callbacks,
         data_callbacks,
         training_callbacks,
         compositor_callbacks,
