@@ -33,7 +33,7 @@ format: install-dev
 	$(BIN)/ruff format .
 
 screenshots: install-dev system-packages
-	DASHAPP_SCREENSHOTS=docs/screenshots $(BIN)/pytest tests/browser/test_smoke.py tests/browser/test_compositor.py -k 'bs001 or bc001' -q
+	DASHAPP_SCREENSHOTS=docs/screenshots $(BIN)/pytest tests/browser/test_smoke.py tests/browser/test_compositor.py tests/browser/test_home.py tests/browser/test_training.py -k 'bs001 or bc001 or bh002 or bt001' -q
 
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev

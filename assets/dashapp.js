@@ -21,6 +21,64 @@
   });
 })();
 
+// Accessibility of Dash 4's dropdowns (dcc.Dropdown). As shipped, Tab lands on a hidden
+// stand-in (an `aria-hidden` input that passes focus on to the real button), which screen
+// readers cannot see, and the button is named by its value alone ("main.events"), not by
+// its label ("Table"). Here the button itself takes the Tab stop, the stand-in leaves the
+// tab order, and the button is named by its <label for=...> followed by its value. The
+// dropdown sets the stand-in back on every blur, so this runs again on each change.
+(function () {
+  var pending = false;
+  function labelId(id) {
+    var label = id && document.querySelector('label[for="' + CSS.escape(id) + '"]');
+    if (!label) return null;
+    if (!label.id) label.id = id + "-label";
+    return label.id;
+  }
+  function fix(wrapper) {
+    var proxy = wrapper.querySelector(":scope > .dash-dropdown-focus-target");
+    var button = wrapper.querySelector(":scope > button.dash-dropdown");
+    if (!proxy || !button) return;
+    if (proxy.tabIndex !== -1) proxy.tabIndex = -1;
+    if (!button.disabled && button.tabIndex !== 0) button.tabIndex = 0;
+    var id = button.id;
+    if (!id) return;
+    // Several values chosen: the count ("10 selected") shows instead of them (CSS) and names it.
+    var count = document.getElementById(id + "-value-count");
+    var value = document.getElementById(id + "-value");
+    var named = [labelId(id), count ? count.id : value && value.id].filter(Boolean).join(" ");
+    if (button.getAttribute("aria-labelledby") !== named) {
+      button.setAttribute("aria-labelledby", named);
+    }
+    // The clear cross is a mouse shortcut inside the button (keys: Delete or Backspace);
+    // its own name would be read as part of the button's.
+    var clear = button.querySelector(".dash-dropdown-clear");
+    if (clear && clear.getAttribute("aria-hidden") !== "true") clear.setAttribute("aria-hidden", "true");
+  }
+  function fixAll() {
+    pending = false;
+    document.querySelectorAll(".dash-dropdown-wrapper").forEach(fix);
+  }
+  function soon() {
+    if (pending) return;
+    pending = true;
+    window.requestAnimationFrame(fixAll);
+  }
+  function start() {
+    new MutationObserver(function (records) {
+      for (var i = 0; i < records.length; i++) {
+        var r = records[i];
+        if (r.type === "attributes" || r.addedNodes.length) { soon(); return; }
+      }
+    }).observe(document.body, {
+      childList: true, subtree: true, attributes: true, attributeFilter: ["tabindex"]
+    });
+    soon();
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();
+
 // Data page: cell formatting for AG Grid and small browser-side helpers.
 (function () {
   var dagfuncs = (window.dashAgGridFunctions = window.dashAgGridFunctions || {});

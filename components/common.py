@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import dash_bootstrap_components as dbc
@@ -30,13 +31,43 @@ def message(text: Any, kind: str = "danger", *, box: bool = False) -> html.Div:
     kind = kind if kind in MESSAGE_KINDS else "danger"
     if box:
         return html.Div(text, className=f"alert alert-{kind} py-2 px-3 small mb-2", role="alert")
-    return html.Div(text, className=f"text-{kind}")
+    # The ``-emphasis`` shade (Bootstrap lists it later, so it wins): plain ``text-success``
+    # (or warning, info) is too pale to read on the dark theme's cards (3.4:1), and warning
+    # and info on white. ``text-{kind}`` stays for what looks for the kind of message.
+    return html.Div(text, className=f"text-{kind} text-{kind}-emphasis")
 
 
 def small_button(icon_name: str, label: Any, **kwargs: Any) -> dbc.Button:
     """The pages' small outlined action button: an icon, then its label."""
     return dbc.Button(
         [icon(icon_name, class_name="me-1"), label], outline=True, size="sm", **kwargs
+    )
+
+
+def progress_bar(
+    value: float,
+    name: str,
+    *,
+    label: str = "",
+    live: bool = False,
+    class_name: str = "",
+    style: dict[str, str] | None = None,
+) -> html.Div:
+    """A Bootstrap progress bar named for screen readers (``dbc.Progress`` cannot be named).
+
+    ``live``: striped and moving, for work in progress.
+    """
+    moving = " progress-bar-striped progress-bar-animated" if live else ""
+    return html.Div(
+        html.Div(
+            label,
+            className=f"progress-bar{moving}",
+            style={"width": f"{value:.0f}%"},
+            role="progressbar",
+            **aria(label=name, valuenow=f"{value:g}", valuemin="0", valuemax="100"),
+        ),
+        className=f"progress {class_name}".strip(),
+        style=style or {},
     )
 
 
@@ -75,15 +106,38 @@ def stack_item(child: Any, order: int) -> html.Div:
 
 
 def dropdown(
-    *, slot_class: str = "", slot_style: dict[str, str] | None = None, **kwargs: Any
+    *,
+    slot_class: str = "",
+    slot_style: dict[str, str] | None = None,
+    label: str | None = None,
+    **kwargs: Any,
 ) -> html.Div:
     """A ``dcc.Dropdown`` in a box that already has its height on the first paint.
 
     Dash loads a dropdown's code after the page is drawn; until then it takes no room, and
     everything below it jumped down when it arrived (assets CSS ``.dropdown-slot``).
+    ``label``: its name for screen readers where no visible label names it (a hidden
+    ``<label for>``, which assets/dashapp.js gives the dropdown's button).
     """
+    hidden = [html.Label(label, htmlFor=kwargs["id"], className="visually-hidden")] if label else []
     return html.Div(
-        dcc.Dropdown(**kwargs),
+        [*hidden, dcc.Dropdown(**kwargs)],
         className=f"dropdown-slot {slot_class}".strip(),
         style=slot_style or {},
     )
+
+
+def search_label(for_id: str, name: str) -> html.Label:
+    """A search field's magnifier (an input group's text), which is also its label."""
+    return html.Label(
+        [icon("search"), html.Span(name, className="visually-hidden")],
+        htmlFor=for_id,
+        className="input-group-text",
+    )
+
+
+def dom_id(component_id: str | dict[str, Any]) -> str:
+    """The id an element gets in the page (a pattern id is written as sorted, compact JSON)."""
+    if isinstance(component_id, str):
+        return component_id
+    return json.dumps(component_id, sort_keys=True, separators=(",", ":"), ensure_ascii=False)

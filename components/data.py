@@ -8,7 +8,15 @@ import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from components.common import aria, dropdown, icon, page_header, small_button, stack_item
+from components.common import (
+    aria,
+    dropdown,
+    icon,
+    page_header,
+    search_label,
+    small_button,
+    stack_item,
+)
 from components.data_explore import column_panel, group_card
 from components.data_views import save_modal, saved_card
 from components.ids import Data
@@ -247,7 +255,7 @@ def layout(*, notes: list[str] | None = None, **query: str) -> html.Div:
             dbc.Col(
                 dbc.InputGroup(
                     [
-                        dbc.InputGroupText(icon("search")),
+                        search_label(Data.QUICK, "Search text columns"),
                         dbc.Input(
                             id=Data.QUICK,
                             placeholder="Search text columns…",
@@ -264,7 +272,11 @@ def layout(*, notes: list[str] | None = None, **query: str) -> html.Div:
             ),
             dbc.Col(
                 dropdown(
-                    id=Data.COLUMNS, multi=True, placeholder="Visible columns", className="small"
+                    id=Data.COLUMNS,
+                    multi=True,
+                    placeholder="Visible columns",
+                    className="small",
+                    label="Visible columns",
                 ),
                 xs=12,
                 md=3,
@@ -346,6 +358,7 @@ def layout(*, notes: list[str] | None = None, **query: str) -> html.Div:
                                     ),
                                 ],
                                 className="chip-bar",
+                                role="group",
                                 **aria(label="Active filters"),
                             ),
                             dbc.Alert(

@@ -16,6 +16,11 @@ class Shell:
     THEME_SWITCH = "shell-theme-switch"
     USER = "shell-user"
     PAGE = "shell-page"
+    MAIN = "shell-main"
+    # Who is signed in (the name), for the browser-side helpers that keep things per user.
+    ME = "shell-me"
+    # The tables this browser opened lately, per user (localStorage): the home page lists them.
+    RECENT_TABLES = "shell-recent-tables"
 
 
 class Home:
@@ -23,6 +28,13 @@ class Home:
 
     CARDS = "home-cards"
     SAVED_VIEWS = "home-saved-views"
+    JOBS = "home-jobs"
+    JOBS_TICK = "home-jobs-tick"
+    JOBS_SIGNATURE = "home-jobs-signature"
+    # What this browser keeps (recent tables, the Compositor's session), read on the page.
+    BROWSER = "home-browser"
+    RECENT_TABLES = "home-recent-tables"
+    RENDERS = "home-renders"
 
 
 class Data:

@@ -12,7 +12,14 @@ import dash_bootstrap_components as dbc
 import plotly.graph_objects as go
 from dash import dcc, get_relative_path, html
 
-from components.common import icon, message, page_header, small_button, style_figure
+from components.common import (
+    icon,
+    message,
+    page_header,
+    progress_bar,
+    small_button,
+    style_figure,
+)
 from components.ids import Training
 from jobs.store import CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, Job
 
@@ -130,7 +137,10 @@ def job_header(job: Job) -> html.Div:
         [
             html.Div(
                 [
-                    html.Span(f"Job {job.id[:8]}", className="fw-semibold me-2 font-monospace"),
+                    html.H2(
+                        f"Job {job.id[:8]}",
+                        className="h6 d-inline fw-semibold me-2 font-monospace",
+                    ),
                     status_badge(job.status),
                     html.Span(
                         f" {job.trainer} · {job.user} · {job.device or 'device pending'}",
@@ -139,12 +149,12 @@ def job_header(job: Job) -> html.Div:
                 ],
                 className="mb-2",
             ),
-            dbc.Progress(
-                value=percent,
+            progress_bar(
+                percent,
+                f"Progress of job {job.id[:8]}",
                 label=f"{percent:.0f}%",
-                striped=job.status == RUNNING,
-                animated=job.status == RUNNING,
-                className="mb-1",
+                live=job.status == RUNNING,
+                class_name="mb-1",
                 style={"height": "1.2rem"},
             ),
             html.Div(

@@ -34,7 +34,14 @@ def navbar(who: Identity = ANONYMOUS_USER, sign_out_token: str | None = None) ->
     theme = html.Div(
         [
             icon("sun", class_name="me-2"),
-            dbc.Switch(id=Shell.THEME_SWITCH, value=False, className="mb-0 d-inline-block"),
+            dbc.Switch(
+                id=Shell.THEME_SWITCH,
+                value=False,
+                # Named for screen readers; the sun and moon say it to the eye.
+                label="Dark theme",
+                label_class_name="visually-hidden",
+                className="mb-0 d-inline-block",
+            ),
             icon("moon-stars"),
         ],
         className="d-flex align-items-center theme-toggle",
@@ -63,7 +70,14 @@ def navbar(who: Identity = ANONYMOUS_USER, sign_out_token: str | None = None) ->
                     href=get_relative_path("/"),
                     className="fw-semibold",
                 ),
-                dbc.NavbarToggler(id=Shell.NAV_TOGGLER, n_clicks=0),
+                dbc.NavbarToggler(
+                    [
+                        html.Span(className="navbar-toggler-icon"),
+                        html.Span("Menu", className="visually-hidden"),
+                    ],
+                    id=Shell.NAV_TOGGLER,
+                    n_clicks=0,
+                ),
                 dbc.Collapse(
                     [dbc.Nav(links, className="me-auto", navbar=True), user, theme],
                     id=Shell.NAV_COLLAPSE,
@@ -101,12 +115,27 @@ def sign_out(token: str) -> html.Form:
 
 
 def layout(who: Identity = ANONYMOUS_USER, sign_out_token: str | None = None) -> html.Div:
-    """Build the app shell for ``who`` (called on every page load)."""
+    """Build the app shell for ``who`` (called on every page load).
+
+    Landmarks: the navigation bar and the page's ``main``; a skip link (shown on focus)
+    leads keyboard users past the navigation.
+    """
     return html.Div(
         [
-            navbar(who, sign_out_token),
-            dbc.Container(
-                dash.page_container, id=Shell.PAGE, fluid=True, className="py-4 px-3 app-page"
+            html.A(
+                "Skip to content",
+                href=f"#{Shell.MAIN}",
+                className="skip-link visually-hidden-focusable",
             ),
+            navbar(who, sign_out_token),
+            html.Main(
+                dbc.Container(
+                    dash.page_container, id=Shell.PAGE, fluid=True, className="py-4 px-3 app-page"
+                ),
+                id=Shell.MAIN,
+                tabIndex="-1",
+            ),
+            dcc.Store(id=Shell.ME, data=who.name),
+            dcc.Store(id=Shell.RECENT_TABLES, storage_type="local"),
         ]
     )

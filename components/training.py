@@ -11,7 +11,7 @@ from typing import Any
 import dash_bootstrap_components as dbc
 from dash import dcc, get_relative_path, html
 
-from components.common import dropdown, icon, page_header
+from components.common import dom_id, dropdown, icon, page_header
 from components.ids import Training
 from components.job import STATUS_COLOR, job_container, metrics_figure, status_badge
 from jobs import registry
@@ -42,7 +42,11 @@ def param_field(p: Param, value: Any = None) -> html.Div:
             size="sm",
             **common,
         )
-    label = [] if p.type == BOOL else [dbc.Label(p.title, className="small mb-1")]
+    label = (
+        []
+        if p.type == BOOL
+        else [dbc.Label(p.title, html_for=dom_id(common["id"]), className="small mb-1")]
+    )
     return html.Div(
         [
             *label,
@@ -196,6 +200,7 @@ def layout(**query: str) -> html.Div:
                                 + [{"label": s, "value": s} for s in STATUS_COLOR],
                                 value=ALL_VALUE,
                                 clearable=False,
+                                label="Show jobs of status",
                                 slot_style={"minWidth": "10rem"},
                             ),
                             width="auto",
@@ -207,6 +212,7 @@ def layout(**query: str) -> html.Div:
                                 + [{"label": t.title, "value": n} for n, t in names.items()],
                                 value=ALL_VALUE,
                                 clearable=False,
+                                label="Show jobs of trainer",
                                 slot_style={"minWidth": "14rem"},
                             ),
                             width="auto",
@@ -229,6 +235,7 @@ def layout(**query: str) -> html.Div:
                     id=Training.COMPARE,
                     multi=True,
                     placeholder="Pick two or more jobs of one trainer…",
+                    label="Jobs to compare",
                 ),
                 html.Div(id=Training.COMPARE_BODY, className="mt-3"),
             ]

@@ -18,6 +18,7 @@ from dash.exceptions import DependencyException, UnsupportedRelativePath
 
 from callbacks import compositor as compositor_callbacks
 from callbacks import data as data_callbacks
+from callbacks import home as home_callbacks
 from callbacks import shell as shell_callbacks
 from callbacks import training as training_callbacks
 from callbacks.data_views import page_layouts
@@ -35,6 +36,23 @@ from jobs.store import WORKER
 
 log = logging.getLogger(__name__)
 DEPS_KEY = "DASHAPP_DEPS"
+# Dash's page frame with the document's language declared (screen readers pick their voice
+# by it; Dash's own frame has none) and its scripts at the end of the body.
+INDEX_STRING = """<!DOCTYPE html>
+<html lang="en">
+    <head>
+        {%metas%}
+        <title>{%title%}</title>
+        {%favicon%}
+        {%css%}
+    </head>
+    <body>
+        {%app_entry%}
+        {%config%}
+        {%scripts%}
+        {%renderer%}
+    </body>
+</html>"""
 
 
 def assets_dir() -> Path:
@@ -153,11 +171,16 @@ def build(settings: Settings | None = None) -> Built:
         serve_locally=True,
         background_callback_manager=manager,
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
+        index_string=INDEX_STRING,
     )
     import_page_modules()
     deps = Deps(settings, current_user=server.current_identity)
     # Layouts drawn with server data (the home page's saved views, a saved view's link).
     wired = page_layouts(deps)
+    home_layout = wired["home"]
+    # The home page takes no query parameters: one named like its own arguments
+    # (``/?saved_views=1``) would otherwise reach them.
+    wired["home"] = lambda **_query: home_layout()
     # Pages are registered after Dash() (before it Dash raises PageError).
     for order, page in enumerate(ALL_PAGES):
         dash.register_page(
@@ -178,6 +201,7 @@ def build(settings: Settings | None = None) -> Built:
     app.layout = shell_layout
     for page_callbacks in (
         shell_callbacks,
+        home_callbacks,
         data_callbacks,
         training_callbacks,
         compositor_callbacks,

@@ -155,14 +155,21 @@ class JobStore:
         return job_of_row(row, Job) if row else None
 
     def list_jobs(
-        self, *, status: str | None = None, trainer: str | None = None, limit: int = 200
+        self,
+        *,
+        status: str | None = None,
+        trainer: str | None = None,
+        user: str | None = None,
+        limit: int = 200,
     ) -> list[Job]:
-        """Newest jobs first, optionally of one status and trainer."""
+        """Newest jobs first, optionally of one status, trainer and user."""
         stmt = select(*JOB_COLUMNS).order_by(jobs.c.created_at.desc()).limit(limit)
         if status:
             stmt = stmt.where(jobs.c.status == status)
         if trainer:
             stmt = stmt.where(jobs.c.trainer == trainer)
+        if user is not None:
+            stmt = stmt.where(jobs.c.user == user)
         with self.engine.connect() as conn:
             return [job_of_row(r, Job) for r in conn.execute(stmt)]
 
