@@ -39,6 +39,7 @@ class View:
     has_selection: bool
     bg_info: str
     max_bytes: int  # the largest upload the browser should send
+    preview_scale: float = 1.0  # preview pixels per background pixel (the "100 %" view)
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,7 @@ def view_of(comp: Comp, store: UploadStore) -> View:
         has_selection=lay is not None,
         bg_info=f"{bg['name']} · {bg['w']}×{bg['h']} px" if bg else "",
         max_bytes=store.limits.max_bytes,
+        preview_scale=min(1.0, store.preview_px / max(bg["w"], bg["h"])) if bg else 1.0,
     )
 
 
