@@ -388,20 +388,34 @@
       var w = full.xaxis._length / scale, h = full.yaxis._length / scale;
       update = { "xaxis.range": [cx - w / 2, cx + w / 2], "yaxis.range": [cy + h / 2, cy - h / 2] };
     }
-    // As plotly.js's own zoom does it (Plotly._guiRelayout is not exported): a change
-    // made while _guiEditing is kept when the figure is drawn again (uirevision).
-    full._guiEditing = true;
-    try {
-      window.Plotly.relayout(gd, update);
-    } finally {
-      full._guiEditing = false;
+    window.Plotly.relayout(gd, update);
+  }
+  // The view a person chose (these buttons, the wheel, a pan) outlives the figure being
+  // drawn again for the same background: plotly's own uirevision keeps it only while the
+  // figure's ranges equal the ones plotly last drew, which its aspect constraint changes.
+  var chosen = null;
+  function remember(gd, change) {
+    var full = gd._fullLayout;
+    if (change["xaxis.autorange"] || change["yaxis.autorange"]) chosen = null;
+    else if (full && Object.keys(change).some(function (k) { return /^[xy]axis\.range/.test(k); })) {
+      chosen = { rev: gd.layout.uirevision, x: full.xaxis.range.slice(), y: full.yaxis.range.slice() };
     }
+    showZoom();
+  }
+  function restore() {
+    var gd = graph(), full = gd && gd._fullLayout;
+    if (!chosen || !full || !full.xaxis) return;
+    if (gd.layout.uirevision !== chosen.rev) { chosen = null; return; }
+    var same = function (a, b) { return Math.abs(a[0] - b[0]) < 1e-6 && Math.abs(a[1] - b[1]) < 1e-6; };
+    if (same(full.xaxis.range, chosen.x) && same(full.yaxis.range, chosen.y)) return;
+    window.Plotly.relayout(gd, { "xaxis.range": chosen.x.slice(), "yaxis.range": chosen.y.slice() });
   }
   function watchGraph() {
     var gd = graph();
     if (gd && gd.on && !gd.dashappZoom) {
       gd.dashappZoom = true;
-      gd.on("plotly_relayout", showZoom);
+      gd.on("plotly_relayout", function (change) { remember(gd, change || {}); });
+      gd.on("plotly_react", restore);
       gd.on("plotly_afterplot", showZoom);
     }
   }
