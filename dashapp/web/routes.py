@@ -124,8 +124,10 @@ def upload_response(deps: Deps, sid: str) -> Response:
     if file is None:
         return Response("No file in the upload.\n", 400, mimetype="text/plain")
     name = clean_name(file.filename, "file")
+    with file.stream:  # a large upload is spooled to a temporary file: let it go now
+        data = file.stream.read()
     try:
-        info = actions.store_upload(deps.upload_store, sid, file.read(), name)
+        info = actions.store_upload(deps.upload_store, sid, data, name)
     except (ImageRejected, StorageError) as exc:
         return jsonify({"rejected": f"{name}: {exc}"})
     return jsonify({"stored": info.id, "name": info.name})
