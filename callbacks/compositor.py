@@ -18,10 +18,10 @@ from callbacks import compositor_browser as browser
 from callbacks.compositor_browser import COMP, GEOM, HIST, VIEW
 from components import compositor as view_parts
 from components.compositor import BUTTONS, FIELDS
-from components.compositor_batch import batch_options, batch_outcome
+from components.compositor_batch import batch_options, batch_outcome, batch_progress
 from components.ids import Compositor as C
 from dashapp.compositor import actions, batch
-from dashapp.compositor.model import BACKGROUND, LAYERS, MAIN, PageState, Step
+from dashapp.compositor.model import BACKGROUND, LAYERS, MAIN, PageState, Step, then
 from dashapp.deps import Deps
 from jobs import service as jobs_service
 from jobs.launcher import release_inherited_sockets
@@ -61,8 +61,13 @@ def act(
 
 
 def dispatch(deps: Deps, trigger: Any, values: dict[str, Any], page: PageState) -> Step | None:
-    """Map the triggering component to its action."""
+    """Map the triggering component (or the list of those that fired together) to actions."""
     store = deps.upload_store
+    others = [t for t in trigger if t not in FIELDS] if isinstance(trigger, list) else []
+    if others:  # fields left (their blur) and a click or a key, in one request: both count
+        fields = [t for t in trigger if t in FIELDS]
+        first = dispatch(deps, fields, values, page) if fields else None
+        return then(first, page, functools.partial(dispatch, deps, others[0], values))
     if isinstance(trigger, list) or trigger in FIELDS:
         fired = [t for t in (trigger if isinstance(trigger, list) else [trigger]) if t in FIELDS]
         typed = {action: values[cid] for cid, action in FIELDS.items()}
@@ -109,11 +114,8 @@ def view_values(deps: Deps, step: Step) -> dict[str, Any]:
     shown = view_parts.view_props(step.view)
     artifacts = deps.job_store.finished_artifacts(limit=200)
     images = deps.upload_store.images(step.view.comp["session"])
-    shown |= {
-        "artifacts": view_parts.artifact_options(artifacts),
-        "batch_sources": batch_options(images, artifacts),
-        "shown_rev": step.rev,
-    }
+    shown |= {"artifacts": view_parts.artifact_options(artifacts), "shown_rev": step.rev}
+    shown["batch_sources"] = batch_options(images, artifacts)
     return {key: shown[key] for key in VIEW}
 
 
@@ -151,10 +153,6 @@ def recipe_file(deps: Deps, comp_raw: Any, geom: Any) -> dict[str, Any]:
 def batch_result(deps: Deps, progress: Any, comp: Any, geom: Any, *values: Any) -> html.Div:
     """Render onto every chosen background (in the background process), with progress."""
     sources, mode, fmt, quality, recipe = values
-
-    def report(done: int, total: int, _name: str) -> None:
-        progress((str(round(100 * done / total)), f"{done} of {total} rendered"))
-
     result = batch.batch_render(
         deps.upload_store,
         PageState(comp, None, geom),
@@ -165,7 +163,7 @@ def batch_result(deps: Deps, progress: Any, comp: Any, geom: Any, *values: Any) 
         quality=quality,
         slots=deps.render_slots,
         fetch=fetch_artifact(deps),
-        progress=report,
+        progress=lambda done, total, _name: progress(batch_progress(done, total)),
     )
     return batch_outcome(result)
 
@@ -193,10 +191,10 @@ def register(app: Dash, deps: Deps) -> None:
         prevent_initial_call=True,
     )
     def _act(_triggers: list[Any], values: dict[str, Any]) -> tuple[Any, ...]:
-        # A blur of one field and Enter in another can arrive as one request: when only
-        # fields fired, all of them are applied (the first alone would drop the others).
+        # A blur of one field and Enter in another (or a click) can arrive as one request:
+        # all of them are applied (the first alone would drop the others).
         fired = list(ctx.triggered_prop_ids.values())
-        trigger = fired if len(fired) > 1 and all(f in FIELDS for f in fired) else ctx.triggered_id
+        trigger = fired if len(fired) > 1 else ctx.triggered_id
         return act(deps, trigger, values, values["comp"], values["hist"], values["geom"])
 
     @app.callback(

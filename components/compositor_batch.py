@@ -117,6 +117,11 @@ def batch_card() -> dbc.Card:
     )
 
 
+def batch_progress(done: int, total: int) -> tuple[str, str]:
+    """The progress bar's value (percent) and the words beside it."""
+    return str(round(100 * done / total)), f"{done} of {total} rendered"
+
+
 def batch_outcome(result: Batch | Refused) -> html.Div:
     """What a batch leaves: the zip's download link, and what could not be rendered."""
     if isinstance(result, Refused):

@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 from playwright.sync_api import expect
 
 from components.ids import Compositor as C
@@ -114,13 +114,33 @@ def test_bc001_drag_a_layer_render_and_download(page, live_server: LiveServer, f
             assert out.getpixel((px, py)) == (*BG, 255), (px, py)
     assert page.watch.problems() == []
     if SHOTS:
-        page.wait_for_selector(f"#{C.RESULT} img")
-        page.click(f"#{Shell.THEME_SWITCH}")
-        page.wait_for_function("() => document.documentElement.dataset.bsTheme === 'dark'")
-        page.evaluate("window.scrollTo(0, 0)")
-        page.wait_for_timeout(500)
-        Path(SHOTS).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=f"{SHOTS}/compositor-work-dark.png")
+        screenshots(page, tmp_path, Path(SHOTS))
+
+
+def screenshots(page, tmp_path: Path, folder: Path) -> None:
+    """The Compositor at work with a few layers, light and dark, for the README."""
+    sun = Image.new("RGBA", (240, 240), (0, 0, 0, 0))
+    ImageDraw.Draw(sun).ellipse((10, 10, 230, 230), fill=(255, 200, 40, 255))
+    band = solid((500, 120), (40, 200, 120, 200), "RGBA")
+    paths = [tmp_path / "sun.png", tmp_path / "band.png"]
+    for path, img in zip(paths, (sun, band), strict=True):
+        path.write_bytes(encode(img, "PNG"))
+    page.set_input_files(f"#{C.LAYER_UPLOAD} input[type=file]", [str(p) for p in paths])
+    page.wait_for_selector(".layer-row:has-text('band.png')")
+    page.fill(f"#{C.X}", "640")
+    page.press(f"#{C.X}", "Enter")
+    page.click(".layer-row:has-text('red.png') [data-layer-cmd=locked]")
+    page.wait_for_selector(".layer-row.layer-locked")
+    page.wait_for_selector(f"#{C.RESULT} img")
+    page.evaluate("window.scrollTo(0, 0)")
+    page.wait_for_load_state("networkidle")
+    folder.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(folder / "compositor-work-light.png"))
+    page.click(f"#{Shell.THEME_SWITCH}")
+    page.wait_for_function("() => document.documentElement.dataset.bsTheme === 'dark'")
+    page.evaluate("window.scrollTo(0, 0)")
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(folder / "compositor-work-dark.png"))
 
 
 def test_bc002_a_bad_file_gets_a_message_next_to_its_zone(page, live_server, files) -> None:
