@@ -424,6 +424,10 @@
   // A zone's (invisible) file input is what Tab reaches: it gets the zone's words as its
   // name; where the zone is a button (recipes), the button is the one stop.
   function nameFileInputs() {
+    // A dropdown's hidden focus helper (aria-hidden) must not be a Tab stop of its own:
+    // the dropdown's button is.
+    var helpers = document.querySelectorAll("#" + ID.root + " .dash-dropdown-focus-target:not([tabindex='-1'])");
+    Array.prototype.forEach.call(helpers, function (el) { el.tabIndex = -1; });
     var inputs = document.querySelectorAll("#" + ID.root + " input[type=file]:not([data-named])");
     Array.prototype.forEach.call(inputs, function (input) {
       input.setAttribute("data-named", "1");

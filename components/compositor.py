@@ -115,8 +115,8 @@ def upload_zone(component_id: str, text: str, icon_name: str, *, multiple: bool)
         className_active="upload-zone active",
     )
     # Its code loads after the first paint: the slot holds the zone's room meanwhile (CSS).
-    # The slot is the zone's keyboard face: focusable, Enter or Space opens the file picker.
-    return html.Div(zone, className="upload-slot", tabIndex="0", role="button", **aria(label=text))
+    # Its file input is its keyboard face (named by assets/compositor_input.js).
+    return html.Div(zone, className="upload-slot")
 
 
 def progress_box(component_id: str, what: str) -> html.Div:

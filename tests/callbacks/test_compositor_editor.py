@@ -169,3 +169,17 @@ def test_ce006_a_first_upload_through_the_route_is_the_background(deps, client) 
     stored = post_file(client, sid, encode(solid((40, 20), (5, 5, 5)), "PNG"), "b.png")
     p.act(C.BG_PENDING, bg_pending={"files": [{"stored": stored.get_json()["stored"]}]})
     assert (p.comp["bg"]["w"], p.comp["bg"]["h"]) == (40, 20)
+
+
+def test_ce007_a_fields_blur_and_a_click_in_one_request_both_apply(page) -> None:
+    red = page.comp["layers"][0]["id"]
+    # Typed in X, then the lock clicked: the field's blur and the command arrive together.
+    lock = {"cmd": "locked", "layer": red, "value": True}
+    page.act([C.X, C.LAYER_CMD], **{C.X: 10}, layer_cmd=lock)
+    assert composition.box(page.comp["layers"][0])[:2] == (10, 175)
+    assert page.comp["layers"][0]["locked"] is True
+    page.act([C.Y, C.FLIP_H], **{C.Y: 20})
+    assert composition.box(page.comp["layers"][0])[:2] == (10, 20)
+    assert page.comp["layers"][0]["flip_h"] is True
+    page.act(C.UNDO)
+    assert page.comp["layers"][0]["flip_h"] is False  # each is a step of its own
