@@ -126,8 +126,9 @@ def batch_outcome(result: Batch | Refused) -> html.Div:
     """What a batch leaves: the zip's download link, and what could not be rendered."""
     if isinstance(result, Refused):
         return message(result.message)
+    renders = f"{result.count} render" + ("s" if result.count != 1 else "")
     link = html.A(
-        [icon("file-earmark-zip", class_name="me-1"), f"Download {result.count} renders (zip)"],
+        [icon("file-earmark-zip", class_name="me-1"), f"Download {renders} (zip)"],
         href=batch_url(result.session, result.batch_id),
         className="btn btn-sm btn-primary",
         download="",
