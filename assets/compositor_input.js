@@ -203,8 +203,11 @@
     return !!types && Array.prototype.indexOf.call(types, "Files") !== -1;
   }
   // Capture phase, before the upload zones' own handlers: the files go with progress.
+  function recipeZone(e) {  // recipe files go the way they always went
+    return !!(e.target.closest && e.target.closest("#compositor-recipe-upload, #compositor-batch-recipe"));
+  }
   function onDrop(e) {
-    if (!onPage() || !hasFiles(e)) return;
+    if (!onPage() || !hasFiles(e) || recipeZone(e)) return;
     e.preventDefault();  // anywhere on the page: never open the file in the tab
     var zone = zoneOf(e.target);
     var wrap = e.target.closest && e.target.closest("#" + ID.wrap);
@@ -220,7 +223,7 @@
     if (over) over.classList.remove("drop-target");
   }
   function onDragOver(e) {
-    if (!onPage() || !hasFiles(e)) return;
+    if (!onPage() || !hasFiles(e) || recipeZone(e)) return;
     e.preventDefault();
     var wrap = byId(ID.wrap);
     if (wrap) wrap.classList.toggle("drop-target", !!(e.target.closest && e.target.closest("#" + ID.wrap)));

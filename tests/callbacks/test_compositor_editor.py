@@ -16,6 +16,7 @@ from werkzeug.test import encode_multipart
 from callbacks import compositor as cb
 from components.ids import Compositor as C
 from dashapp.compositor import batch, composition
+from jobs.reporter import Reporter
 from tests.callbacks.test_compositor import BLUE, RED, Page, deps, page
 from tests.image_fixtures import encode, solid
 
@@ -183,3 +184,37 @@ def test_ce007_a_fields_blur_and_a_click_in_one_request_both_apply(page) -> None
     assert page.comp["layers"][0]["flip_h"] is True
     page.act(C.UNDO)
     assert page.comp["layers"][0]["flip_h"] is False  # each is a step of its own
+
+
+def test_ce008_a_training_jobs_image_as_a_batch_background(page, deps) -> None:
+    store = deps.job_store
+    job_id = store.create("shapes-cnn", {}, "t")
+    reporter = Reporter(store, job_id, deps.settings.data_dir / "artifacts" / job_id)
+    reporter.image("predictions", solid((400, 200), (0, 200, 0)))  # as a trainer makes one
+    store.finish(job_id, "succeeded")
+    art_id = store.artifacts(job_id)[0]["id"]
+    options = cb.view(deps, page.comp, None, None)["batch_sources"]
+    assert batch.source(batch.ARTIFACT, art_id) in [o["value"] for o in options]
+    shown = cb.batch_result(
+        deps,
+        lambda _: None,
+        page.comp,
+        None,
+        [batch.source(batch.ARTIFACT, art_id)],
+        "current",
+        "png",
+        90,
+        None,
+    )
+    text = json.dumps(shown.to_plotly_json(), default=lambda o: o.to_plotly_json())
+    assert "Download 1 render (zip)" in text, text
+    href = text.split('"href": "')[1].split('"')[0]
+    found = deps.upload_store.batch_file(page.comp["session"], href.rsplit("/", 1)[1])
+    assert found is not None
+    with zipfile.ZipFile(found[0]) as zipped:
+        (name,) = zipped.namelist()
+        assert name.startswith("01-predictions")
+        with Image.open(io.BytesIO(zipped.read(name))) as out:
+            assert out.size == (400, 200)
+            assert out.getpixel((200, 100)) == RED  # half the background: half the size
+            assert out.getpixel((5, 5)) == (0, 200, 0, 255)
