@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -309,4 +311,30 @@ def test_bc008_two_nodes_with_one_state_database_share_the_images(
         assert out.getpixel((x + w // 2, y + h // 2)) == LAYER
         assert out.getpixel((5, 5)) == (*BG, 255)
     assert not list((node_b.log.parent / "uploads").glob("*/*.png"))  # nothing on B's disk
+    assert page.watch.problems() == []
+
+
+def test_bc009_a_batch_on_shared_storage_is_served_by_any_node(
+    page, start_server, pg_url, files, tmp_path
+) -> None:
+    """With the images in PostgreSQL, the batch's forked process stores the zip there."""
+    node_a, node_b = (start_server(DASHAPP_STATE_URL=pg_url) for _ in range(2))
+    open_with_layer(page, node_a, files)
+    page.click(f"#{C.BATCH_SOURCES}")  # batch render (more in test_compositor_editor.py)
+    page.get_by_role("option", name="Upload: background.png · 1200×800").click()
+    page.keyboard.press("Escape")
+    page.click(f"#{C.BATCH_RUN}")
+    link = page.wait_for_selector(
+        f"#{C.BATCH_RESULT} a:has-text('Download 1 render (zip)')", timeout=60_000
+    )
+    href = link.get_attribute("href")
+    data = page.request.get(node_b.url(href)).body()  # the other node, its own empty folder
+    with zipfile.ZipFile(io.BytesIO(data)) as zipped:
+        image = Image.open(io.BytesIO(zipped.read("01-background.png")))
+        assert image.getpixel((600, 400)) == LAYER
+        assert image.getpixel((5, 5)) == (*BG, 255)
+    assert not list((node_a.log.parent / "uploads").glob("*/batches/*"))
+    # The web worker that forked the batch still answers (its pooled connections intact).
+    page.click(f"#{C.FLIP_H}")
+    page.wait_for_selector(".layer-thumb[src*='t=100']")
     assert page.watch.problems() == []
