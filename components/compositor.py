@@ -105,7 +105,7 @@ def rendered(result: Rendered) -> html.Div:
 
 
 def upload_zone(component_id: str, text: str, icon_name: str, *, multiple: bool) -> html.Div:
-    """A drop (or click, or Enter) zone; its files go with progress (compositor_input.js)."""
+    """A drop (or click, or Enter) zone; its files go with progress (compositor_upload.js)."""
     zone = dcc.Upload(
         [icon(icon_name, class_name="me-2"), text],
         id=component_id,
