@@ -1,6 +1,8 @@
-/* Compositor: the drag itself runs here, in the browser, with no request to the server.
- * dragGeometry mirrors dashapp/compositor/composition.py:drag_geometry (a browser test
- * checks both agree). */
+/* Compositor: the clientside callbacks. The drag and the arrow-key nudges run here, in the
+ * browser, with no request to the server. dragGeometry mirrors
+ * dashapp/compositor/composition.py:drag_geometry (a browser test checks both agree).
+ * Images and shapes carry their layer's id as their name. compositor_input.js has the
+ * listeners (keys, dropped and pasted files, the layers list, the view buttons). */
 (function () {
   "use strict";
   var SNAP_FRACTION = 0.01;
@@ -52,12 +54,35 @@
     if (!geom || !geom.boxes) return out;
     out.layers.forEach(function (lay) {
       var b = geom.boxes[lay.id];
-      if (Array.isArray(b) && b.length === 4 && b.every(isFinite)) {
+      if (!lay.locked && Array.isArray(b) && b.length === 4 && b.every(isFinite)) {
         lay.x = b[0]; lay.y = b[1]; lay.w = b[2]; lay.h = b[3];
       }
     });
     if (out.layers.some(function (l) { return l.id === geom.sel; })) out.sel = geom.sel;
     return out;
+  }
+
+  var burst = null;  // the arrow-key burst being applied: its id, start and undo state
+
+  // The figure with each layer of ``byId`` where it now is (images and shapes by name).
+  function moved(fig, byId, sel, data) {
+    var layout = Object.assign({}, fig.layout);
+    layout.images = (layout.images || []).map(function (im) {
+      var l = byId[im.name];
+      return l ? Object.assign({}, im, { x: l.x, y: l.y, sizex: l.w, sizey: l.h }) : im;
+    });
+    layout.shapes = (layout.shapes || []).map(function (s) {
+      var l = byId[s.name];
+      return l ? Object.assign({}, s, { x0: l.x, y0: l.y, x1: l.x + l.w, y1: l.y + l.h, line: shapeLine(l.id === sel) }) : s;
+    });
+    return { data: data || [], layout: layout };
+  }
+
+  // What the GEOM store keeps: every layer's box and the selection.
+  function geometryOf(layers, sel) {
+    var boxes = {};
+    layers.forEach(function (l) { boxes[l.id] = [l.x, l.y, l.w, l.h]; });
+    return { sel: sel, boxes: boxes };
   }
 
   function shapeLine(selected) {
@@ -77,8 +102,8 @@
     return "the file is " + mb(bytes) + " MB; the limit is " + mb(max) + " MB.";
   }
 
-  window.dash_clientside = Object.assign({}, window.dash_clientside, {
-    dashappCompositor: {
+  window.dash_clientside = window.dash_clientside || {};
+  window.dash_clientside.dashappCompositor = Object.assign(window.dash_clientside.dashappCompositor || {}, {
       // Oversized files are refused here, before their bytes travel to the server.
       gate: function (contents, filenames, limits) {
         if (!contents) return noUpdate(3);
@@ -114,46 +139,78 @@
         if (!relayout || !comp || !comp.bg || !fig || !fig.layout) return noUpdate(n);
         var merged = mergeGeometry(comp, geom);
         var layers = merged.layers.map(function (l) { return Object.assign({}, l); });
+        var byId = {};
+        layers.forEach(function (l) { byId[l.id] = l; });
         var sel = merged.sel, changed = false;
-        layers.forEach(function (lay, i) {
+        (fig.layout.shapes || []).forEach(function (shape, i) {
+          var lay = byId[shape.name];
           var k = function (name) { return relayout["shapes[" + i + "]." + name]; };
           var v = [k("x0"), k("y0"), k("x1"), k("y1")];
-          if (v.some(function (x) { return x === undefined; })) return;
+          if (!lay || lay.locked || v.some(function (x) { return x === undefined; })) return;
           v = v.map(Number);
-          var shape = [Math.min(v[0], v[2]), Math.min(v[1], v[3]), Math.max(v[0], v[2]), Math.max(v[1], v[3])];
-          Object.assign(lay, dragGeometry(lay, merged.bg, shape, !!keepAspect, !!snap));
+          var box = [Math.min(v[0], v[2]), Math.min(v[1], v[3]), Math.max(v[0], v[2]), Math.max(v[1], v[3])];
+          Object.assign(lay, dragGeometry(lay, merged.bg, box, !!keepAspect, !!snap));
           sel = lay.id;
           changed = true;
         });
         if (!changed) return noUpdate(n);
-        var boxes = {};
-        layers.forEach(function (l) { boxes[l.id] = [l.x, l.y, l.w, l.h]; });
-        var past = ((hist && hist.past) || []).concat([merged]).slice(-HISTORY_STEPS);
-        var layout = Object.assign({}, fig.layout);
-        var offset = (layout.images || []).length - layers.length;
-        layout.images = (layout.images || []).map(function (im, j) {
-          var l = layers[j - offset];
-          return l ? Object.assign({}, im, { x: l.x, y: l.y, sizex: l.w, sizey: l.h }) : im;
-        });
-        layout.shapes = (layout.shapes || []).map(function (s, i) {
-          var l = layers[i];
-          return l ? Object.assign({}, s, { x0: l.x, y0: l.y, x1: l.x + l.w, y1: l.y + l.h, line: shapeLine(l.id === sel) }) : s;
-        });
-        var s = layers.filter(function (l) { return l.id === sel; })[0];
+        var s = byId[sel];
         var newSelection = sel !== merged.sel;
         var nu = window.dash_clientside.no_update;
         // The layers list marks the dragged layer as the selected one.
         var items = (window.dash_clientside.callback_context.outputs_list || [])[9] || [];
         var active = items.map(function (o) { return o.id.layer === sel; });
         return [
-          { data: fig.data || [], layout: layout },
-          { sel: sel, boxes: boxes },
-          { past: past, future: [] },
+          // A locked layer's outline (a trace) goes with its selection.
+          moved(fig, byId, sel, newSelection ? [] : fig.data),
+          geometryOf(layers, sel),
+          { past: ((hist && hist.past) || []).concat([merged]).slice(-HISTORY_STEPS), future: [] },
           Math.round(s.x), Math.round(s.y), Math.round(s.w), Math.round(s.h),
           newSelection ? s.name : nu,
           newSelection ? Math.round(s.opacity * 100) : nu,
           newSelection ? active : items.map(function () { return nu; })
         ];
+      },
+      // Arrow keys (compositor_input.js): the selected layer moves by whole background
+      // pixels, in the browser like a drag. ``data`` carries the burst's total offset, so
+      // a press whose state arrives late still lands right; the burst's first press
+      // records the undo step.
+      nudge: function (data, comp, geom, hist, fig) {
+        var n = 7;
+        if (!data || !comp || !comp.bg || !fig || !fig.layout) return noUpdate(n);
+        var merged = mergeGeometry(comp, geom);
+        var first = !burst || burst.id !== data.burst;
+        if (first) {
+          var start = merged.layers.filter(function (l) { return l.id === data.layer; })[0];
+          if (!start || start.locked || start.visible === false) return noUpdate(n);
+          burst = { id: data.burst, x: start.x, y: start.y, before: merged };
+        }
+        var layers = merged.layers.map(function (l) { return Object.assign({}, l); });
+        var byId = {};
+        layers.forEach(function (l) { byId[l.id] = l; });
+        var lay = byId[data.layer];
+        if (!lay) return noUpdate(n);
+        lay.x = burst.x + data.dx;
+        lay.y = burst.y + data.dy;
+        var past = ((hist && hist.past) || []).concat([burst.before]).slice(-HISTORY_STEPS);
+        return [
+          moved(fig, byId, data.layer, fig.data),
+          geometryOf(layers, data.layer),
+          first ? { past: past, future: [] } : window.dash_clientside.no_update,
+          Math.round(lay.x), Math.round(lay.y), Math.round(lay.w), Math.round(lay.h)
+        ];
+      },
+      // Files queued by compositor_input.js: send them (it knows how), into this session.
+      upload: function (request, comp, limits) {
+        var input = window.dashappCompositorInput;
+        if (request && comp && input) input.send(comp, limits || {});
+      },
+      toggle: function (n, open) { return !open; },
+      nonce: function () { return Date.now() + Math.random(); },
+      // A recipe file chosen for the batch: say which, and apply it rather than the canvas.
+      recipeChosen: function (filename) {
+        if (!filename) return ["", window.dash_clientside.no_update];
+        return ["Recipe: " + filename, "recipe"];
       },
       // The values the server drew for the selected layer, except in the field being
       // typed in (an answer to an earlier edit must not undo new typing).
@@ -173,6 +230,5 @@
         return Date.now() + Math.random();
       },
       dragGeometry: dragGeometry
-    }
   });
 })();

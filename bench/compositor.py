@@ -21,6 +21,8 @@ Prints:
      preview its answer names): the shared PostgreSQL backend, the preview fetched from a
      second node with its own empty data folder, divided by the local folder on one node
      (target <= 1.5; median of 7).
+  7-9. the editor (issue 16): arrow-key requests, batch render time and memory, upload
+     progress on screen; see bench/compositor_editor.py.
 
     .venv/bin/python bench/compositor.py [figure numbers, e.g. 5 6; default all]
 """
@@ -43,6 +45,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+import compositor_editor as editor  # noqa: E402
 from PIL import Image, ImageChops, ImageFilter, ImageStat  # noqa: E402
 
 from dashapp.compositor import composition, render  # noqa: E402
@@ -369,6 +372,7 @@ def figure_6(tmp: Path) -> None:
 
 FIGURES = {"1": figure_1, "2": figure_2, "3": figure_3, "4": figure_4, "5": figure_5}
 FIGURES["6"] = figure_6
+FIGURES |= {"7": editor.figure_7, "8": editor.figure_8, "9": editor.figure_9}
 
 
 def main(argv: list[str]) -> None:

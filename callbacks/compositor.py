@@ -1,9 +1,9 @@
-"""Compositor callbacks: thin adapters over ``dashapp.compositor.actions``.
+"""Compositor callbacks: thin adapters over ``dashapp.compositor.actions`` (and ``batch``).
 
 One user action is one request: ``_act`` answers with the stores and all the page shows.
 ``_view`` draws only a stored composition the page does not show yet (page load, restore
 from localStorage, ``?artifact=``), asked for by a clientside gate that compares revisions.
-The drag makes no request (``assets/compositor.js``); the next action folds it in.
+Drags and nudges make no request (``compositor_browser``); the next action folds them in.
 """
 
 from __future__ import annotations
@@ -11,36 +11,26 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from dash import ClientsideFunction, Dash, Input, Output, State, ctx, html, no_update
+from dash import Dash, Input, Output, State, ctx, html, no_update
 from dash.exceptions import PreventUpdate
 
+from callbacks import compositor_browser as browser
+from callbacks.compositor_browser import COMP, GEOM, HIST, VIEW
 from components import compositor as view_parts
 from components.compositor import BUTTONS, FIELDS
+from components.compositor_batch import batch_options, batch_outcome, batch_progress
 from components.ids import Compositor as C
-from dashapp.compositor import actions
-from dashapp.compositor.model import BACKGROUND, LAYERS, MAIN, PageState, Step
+from dashapp.compositor import actions, batch
+from dashapp.compositor.model import BACKGROUND, LAYERS, MAIN, PageState, Step, then
 from dashapp.deps import Deps
 from jobs import service as jobs_service
+from jobs.launcher import release_inherited_sockets
 
-# Where each kind of message is shown.
 MESSAGES = {MAIN: C.MESSAGE, BACKGROUND: C.BG_MESSAGE, LAYERS: C.LAYER_MESSAGE}
-COMP, HIST, GEOM = (C.COMP, "data"), (C.HIST, "data"), (C.GEOM, "data")
-# What shows a composition: both the action and the page-load view answer with these.
-VIEW = {
-    "figure": (C.CANVAS, "figure"),
-    "canvas_style": (C.CANVAS, "style"),
-    "empty_style": (C.CANVAS_EMPTY, "style"),
-    "layers": (C.LAYERS, "children"),
-    "fields": (C.FIELD_VALUES, "data"),
-    "disabled": (C.CONTROLS, "disabled"),
-    "bg_info": (C.BG_INFO, "children"),
-    "limits": (C.LIMITS, "data"),
-    "artifacts": (C.ARTIFACT, "options"),
-    "shown_rev": (C.SHOWN_REV, "data"),
-}
+BATCH_VALUES = (C.BATCH_SOURCES, C.BATCH_MODE, C.FORMAT, C.QUALITY)
 # What triggers an action, and the page state it reads (by name).
 ACT_TRIGGERS = [
-    *((cid, "data") for cid in (C.BG_PENDING, C.LAYER_PENDING, C.SELECT)),
+    *((cid, "data") for cid in (C.BG_PENDING, C.LAYER_PENDING, C.SELECT, C.COMMIT, C.LAYER_CMD)),
     (C.ARTIFACT_ADD, "n_clicks"),
     (C.RECIPE_UPLOAD, "contents"),
     *((cid, "n_clicks") for cid in (C.UNDO, C.REDO, *BUTTONS)),
@@ -51,6 +41,7 @@ ACT_STATE |= {
     "bg_pending": (C.BG_PENDING, "data"),
     "layer_pending": (C.LAYER_PENDING, "data"),
     "select": (C.SELECT, "data"),
+    "layer_cmd": (C.LAYER_CMD, "data"),
     "artifact": (C.ARTIFACT, "value"),
     "recipe": (C.RECIPE_UPLOAD, "contents"),
     "keep_aspect": (C.KEEP_ASPECT, "value"),
@@ -70,8 +61,13 @@ def act(
 
 
 def dispatch(deps: Deps, trigger: Any, values: dict[str, Any], page: PageState) -> Step | None:
-    """Map the triggering component to its action."""
+    """Map the triggering component (or the list of those that fired together) to actions."""
     store = deps.upload_store
+    others = [t for t in trigger if t not in FIELDS] if isinstance(trigger, list) else []
+    if others:  # fields left (their blur) and a click or a key, in one request: both count
+        fields = [t for t in trigger if t in FIELDS]
+        first = dispatch(deps, fields, values, page) if fields else None
+        return then(first, page, functools.partial(dispatch, deps, others[0], values))
     if isinstance(trigger, list) or trigger in FIELDS:
         fired = [t for t in (trigger if isinstance(trigger, list) else [trigger]) if t in FIELDS]
         typed = {action: values[cid] for cid, action in FIELDS.items()}
@@ -83,6 +79,10 @@ def dispatch(deps: Deps, trigger: Any, values: dict[str, Any], page: PageState) 
         return actions.upload(store, page, pending, background=bg)
     if trigger == C.SELECT:
         return actions.select(store, page, values["select"])
+    if trigger == C.COMMIT:
+        return actions.commit(store, page)
+    if trigger == C.LAYER_CMD:
+        return actions.layer_command(store, page, values["layer_cmd"])
     if trigger in BUTTONS:
         return actions.panel_button(store, page, BUTTONS[trigger])
     if trigger in (C.UNDO, C.REDO):
@@ -112,7 +112,10 @@ def view_values(deps: Deps, step: Step) -> dict[str, Any]:
     if step.view is None:
         return dict.fromkeys(VIEW, no_update)
     shown = view_parts.view_props(step.view)
-    shown |= {"artifacts": artifact_options(deps), "shown_rev": step.rev}
+    artifacts = deps.job_store.finished_artifacts(limit=200)
+    images = deps.upload_store.images(step.view.comp["session"])
+    shown |= {"artifacts": view_parts.artifact_options(artifacts), "shown_rev": step.rev}
+    shown["batch_sources"] = batch_options(images, artifacts)
     return {key: shown[key] for key in VIEW}
 
 
@@ -147,62 +150,38 @@ def recipe_file(deps: Deps, comp_raw: Any, geom: Any) -> dict[str, Any]:
     return {"content": recipe.content, "filename": recipe.filename, "type": recipe.media_type}
 
 
+def batch_result(deps: Deps, progress: Any, comp: Any, geom: Any, *values: Any) -> html.Div:
+    """Render onto every chosen background (in the background process), with progress."""
+    sources, mode, fmt, quality, recipe = values
+    result = batch.batch_render(
+        deps.upload_store,
+        PageState(comp, None, geom),
+        sources=sources,
+        recipe_file=recipe,
+        use_recipe=mode == "recipe",
+        fmt=fmt,
+        quality=quality,
+        slots=deps.render_slots,
+        fetch=fetch_artifact(deps),
+        progress=lambda done, total, _name: progress(batch_progress(done, total)),
+    )
+    return batch_outcome(result)
+
+
+def fresh_deps(deps: Deps) -> Deps:
+    """This fork's own resources: it lets go of the server's sockets and pooled connections."""
+    release_inherited_sockets()  # first: a fork holding the server's sockets blocks a restart
+    return Deps(deps.settings)
+
+
 def _outputs(props: Any, *, dup: bool = True) -> list[Output]:
     """Outputs for ``(id, property)`` pairs (``dup``: also written by another callback)."""
     return [Output(cid, prop, allow_duplicate=dup) for cid, prop in props]
 
 
 def register(app: Dash, deps: Deps) -> None:
-    """Wire the Compositor page."""
-    js = functools.partial(ClientsideFunction, "dashappCompositor")
-    for upload, pending, note in (
-        (C.BG_UPLOAD, C.BG_PENDING, C.BG_MESSAGE),
-        (C.LAYER_UPLOAD, C.LAYER_PENDING, C.LAYER_MESSAGE),
-    ):
-        app.clientside_callback(
-            js("gate"),
-            Output(pending, "data"),
-            Output(note, "children", allow_duplicate=True),
-            Output(upload, "contents"),
-            Input(upload, "contents"),
-            State(upload, "filename"),
-            State(C.LIMITS, "data"),
-            prevent_initial_call=True,
-        )
-    app.clientside_callback(
-        js("pick"),
-        Output(C.SELECT, "data"),
-        Input(C.layer_any(), "n_clicks"),
-        prevent_initial_call=True,
-    )
-    fields = ((cid, "value") for cid in (C.X, C.Y, C.W, C.H, C.NAME, C.OPACITY))
-    app.clientside_callback(
-        js("drag"),
-        *_outputs([VIEW["figure"], GEOM, HIST, *fields]),
-        Output(C.layer_any(), "active"),
-        Input(C.CANVAS, "relayoutData"),
-        *(State(*p) for p in (COMP, GEOM, HIST, (C.KEEP_ASPECT, "value"), (C.SNAP, "value"))),
-        State(C.CANVAS, "figure"),
-        prevent_initial_call=True,
-    )
-    # The selected layer's values reach the fields in the browser, skipping the one being
-    # typed in: a server answer to an earlier edit must not overwrite new typing.
-    app.clientside_callback(
-        js("fillFields"),
-        *_outputs((cid, "value") for cid in FIELDS),
-        Input(C.FIELD_VALUES, "data"),
-        prevent_initial_call=True,
-    )
-    # A stored composition the page does not show yet (its rev is not the one drawn)
-    # asks the server to draw it; an action's own answer carries its view already.
-    app.clientside_callback(
-        js("viewGate"),
-        Output(C.VIEW_REQUEST, "data"),
-        Input(C.COMP, "modified_timestamp"),
-        State(C.COMP, "data"),
-        State(C.SHOWN_REV, "data"),
-        prevent_initial_call=True,
-    )
+    """Wire the Compositor page: its server callbacks here, its browser ones beside."""
+    browser.register(app)
 
     @app.callback(
         *_outputs([COMP, HIST, GEOM, *((cid, "children") for cid in MESSAGES.values())]),
@@ -212,10 +191,10 @@ def register(app: Dash, deps: Deps) -> None:
         prevent_initial_call=True,
     )
     def _act(_triggers: list[Any], values: dict[str, Any]) -> tuple[Any, ...]:
-        # A blur of one field and Enter in another can arrive as one request: when only
-        # fields fired, all of them are applied (the first alone would drop the others).
+        # A blur of one field and Enter in another (or a click) can arrive as one request:
+        # all of them are applied (the first alone would drop the others).
         fired = list(ctx.triggered_prop_ids.values())
-        trigger = fired if len(fired) > 1 and all(f in FIELDS for f in fired) else ctx.triggered_id
+        trigger = fired if len(fired) > 1 else ctx.triggered_id
         return act(deps, trigger, values, values["comp"], values["hist"], values["geom"])
 
     @app.callback(
@@ -234,6 +213,7 @@ def register(app: Dash, deps: Deps) -> None:
         Output(C.RESULT, "children"),
         Input(C.RENDER, "n_clicks"),
         *(State(*p) for p in (COMP, GEOM, (C.FORMAT, "value"), (C.QUALITY, "value"))),
+        running=[(Output(C.RENDER, "disabled"), True, False)],  # no second click meanwhile
         prevent_initial_call=True,
     )
     def _render(_n: Any, comp: Any, geom: Any, fmt: Any, quality: Any) -> html.Div:
@@ -247,3 +227,23 @@ def register(app: Dash, deps: Deps) -> None:
     )
     def _recipe(_n: Any, comp: Any, geom: Any) -> dict[str, Any]:
         return recipe_file(deps, comp, geom)
+
+    forked = not deps.settings.celery_broker  # Dash's DiskcacheManager forks this worker
+
+    @app.callback(
+        Output(C.BATCH_RESULT, "children"),
+        Input(C.BATCH_REQUEST, "data"),
+        *(State(*p) for p in (COMP, GEOM, *((cid, "value") for cid in BATCH_VALUES))),
+        State(C.BATCH_RECIPE, "contents"),
+        background=True,
+        progress=[Output(C.BATCH_PROGRESS, "value"), Output(C.BATCH_STATUS, "children")],
+        running=[
+            (Output(C.BATCH_RUN, "disabled"), True, False),
+            (Output(C.BATCH_CANCEL, "disabled"), False, True),
+            (Output(C.BATCH_PROGRESS, "hidden"), False, True),
+        ],
+        cancel=[Input(C.BATCH_CANCEL, "n_clicks")],
+        prevent_initial_call=True,
+    )
+    def _batch(progress: Any, _nonce: Any, *values: Any) -> html.Div:
+        return batch_result(fresh_deps(deps) if forked else deps, progress, *values)

@@ -6,27 +6,27 @@ import functools
 from typing import Any
 
 import dash_bootstrap_components as dbc
-from dash import dcc, get_relative_path, html
+from dash import dcc, html
 
-from components.common import dropdown, icon, message, page_header, small_button, stack_item
+from components.common import aria, dropdown, icon, message, page_header, small_button, stack_item
+from components.compositor_batch import batch_card
+from components.compositor_panels import (
+    BUTTONS,
+    FIELDS,
+    controls,
+    help_modal,
+    icon_button,
+    layer_list,
+    no_layers,
+    preview_url,
+    render_url,
+)
 from components.ids import Compositor as C
 from dashapp.compositor import composition
 from dashapp.compositor import figure as canvas
-from dashapp.compositor.model import FIELD_ACTIONS, Message, Refused, Rendered, View
+from dashapp.compositor.model import Message, Refused, Rendered, View
 from dashapp.compositor.upload_store import UploadStore
 
-# The selected layer's fields and buttons (id, icon, title), by the edit each one makes.
-FIELDS = dict(zip((C.NAME, C.X, C.Y, C.W, C.H, C.OPACITY), FIELD_ACTIONS, strict=True))
-PANEL_BUTTONS = {
-    "backward": (C.BACKWARD, "arrow-down", "Send backward"),
-    "forward": (C.FORWARD, "arrow-up", "Bring forward"),
-    "flip_h": (C.FLIP_H, "symmetry-vertical", "Flip horizontally"),
-    "flip_v": (C.FLIP_V, "symmetry-horizontal", "Flip vertically"),
-    "rotate": (C.ROTATE, "arrow-clockwise", "Rotate 90° clockwise"),
-    "duplicate": (C.DUPLICATE, "copy", "Duplicate"),
-    "delete": (C.DELETE, "trash", "Delete"),
-}
-BUTTONS = {cid: action for action, (cid, _, _) in PANEL_BUTTONS.items()}
 LOCAL: dict[str, Any] = {"persistence": True, "persistence_type": "local"}  # kept in the browser
 GRAPH_CONFIG: dcc.Graph.Config = {
     "edits": {"shapePosition": True},
@@ -34,25 +34,14 @@ GRAPH_CONFIG: dcc.Graph.Config = {
     "scrollZoom": True,
     "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d", "toImage"],
 }
+__all__ = ["BUTTONS", "FIELDS", "layout", "view_props"]  # BUTTONS, FIELDS: the panels'
 
 
-def preview_url(session: str, image_id: str, layer: dict[str, Any] | None) -> str:
-    """Where the browser fetches the (transformed) preview of a stored image."""
-    code = "000"
-    if layer is not None:
-        code = f"{int(layer['flip_h'])}{int(layer['flip_v'])}{layer['rot']}"
-    return str(get_relative_path(f"/compositor/files/{session}/{image_id}/preview?t={code}"))
-
-
-def render_url(session: str, render_id: str, *, download: bool = False) -> str:
-    """Where a rendered file is served (inline, or as a download)."""
-    tail = "?download=1" if download else ""
-    return str(get_relative_path(f"/compositor/files/{session}/renders/{render_id}{tail}"))
-
-
-def figure(comp: composition.Comp) -> dict[str, Any]:
+def figure(comp: composition.Comp, preview_scale: float = 1.0) -> dict[str, Any]:
     """The canvas figure of a composition, with preview URLs for this session."""
-    return canvas.figure(comp, lambda image, lay: preview_url(comp["session"], image, lay))
+    return canvas.figure(
+        comp, lambda image, lay: preview_url(comp["session"], image, lay), preview_scale
+    )
 
 
 def notes(messages: list[Message]) -> list[html.Div] | str:
@@ -64,7 +53,7 @@ def view_props(view: View) -> dict[str, Any]:
     """The page's properties that show a composition: canvas, layer list, fields, limits."""
     bg = view.comp["bg"]
     return {
-        "figure": figure(view.comp),
+        "figure": figure(view.comp, view.preview_scale),
         "canvas_style": canvas_style(bg),
         "empty_style": {"display": "none" if bg else "flex"},
         "layers": layer_list(view.comp),
@@ -115,107 +104,32 @@ def rendered(result: Rendered) -> html.Div:
     )
 
 
-def upload_zone(
-    component_id: str, text: str, *, multiple: bool, accept: str = "image/*"
-) -> html.Div:
-    """A drag-and-drop (or click) upload zone."""
+def upload_zone(component_id: str, text: str, icon_name: str, *, multiple: bool) -> html.Div:
+    """A drop (or click, or Enter) zone; its files go with progress (compositor_upload.js)."""
     zone = dcc.Upload(
-        [icon("cloud-arrow-up", class_name="me-2"), text],
+        [icon(icon_name, class_name="me-2"), text],
         id=component_id,
         multiple=multiple,
-        accept=accept,
+        accept="image/*",
         className="upload-zone",
         className_active="upload-zone active",
     )
     # Its code loads after the first paint: the slot holds the zone's room meanwhile (CSS).
+    # Its file input is its keyboard face (named by assets/compositor_input.js).
     return html.Div(zone, className="upload-slot")
 
 
-def no_layers() -> list[Any]:
-    """What the layer list says while there are none (also what the page opens with)."""
-    return [html.P("No layers yet.", className="small text-body-secondary mb-0")]
-
-
-def layer_list(comp: composition.Comp) -> list[Any]:
-    """The layers, top of the stack first, with thumbnails; the selected one highlighted."""
-    if not comp["layers"]:
-        return no_layers()
-    return [
-        dbc.ListGroup(
-            [_layer_item(comp, lay) for lay in reversed(comp["layers"])], className="layer-list"
-        )
-    ]
-
-
-def _layer_item(comp: composition.Comp, lay: dict[str, Any]) -> dbc.ListGroupItem:
-    """One layer in the list: thumbnail, name, image size and opacity below 100%."""
-    opacity = f" · {round(lay['opacity'] * 100)}%" if lay["opacity"] < 1 else ""
-    thumb = preview_url(comp["session"], lay["image"], lay)
-    text = [
-        html.Div(lay["name"], className="text-truncate small fw-semibold"),
-        html.Div(f"{lay['iw']}×{lay['ih']} image{opacity}", className="text-body-secondary small"),
-    ]
-    return dbc.ListGroupItem(
+def progress_box(component_id: str, what: str) -> html.Div:
+    """Where the upload script shows a file's progress, then "processing" (hidden until then)."""
+    return html.Div(
         [
-            html.Img(src=thumb, className="layer-thumb me-2", alt=""),
-            html.Div(text, className="min-w-0"),
+            html.Span(className="upload-status-text"),
+            html.Progress(max="100", className="upload-status-bar", **aria(label=what)),
         ],
-        id=C.layer(lay["id"]),
-        action=True,
-        active=lay["id"] == comp.get("sel"),
-        className="d-flex align-items-center py-1 px-2",
-        n_clicks=0,
-    )
-
-
-def _number(component_id: str, label: str, **extra: Any) -> dbc.Col:
-    """A small labelled number field applied on Enter or when it loses focus."""
-    return dbc.Col(
-        dbc.InputGroup(
-            [
-                dbc.InputGroupText(label, className="px-2"),
-                dbc.Input(id=component_id, type="number", **extra),
-            ],
-            size="sm",
-        ),
-        width=6,
-        className="mb-2",
-    )
-
-
-def _button(component_id: str, icon_name: str, title: str) -> dbc.Button:
-    """An icon button with a tooltip-like title."""
-    return dbc.Button(
-        [icon(icon_name), html.Span(title, className="visually-hidden")],
         id=component_id,
-        color="secondary",
-        outline=True,
-        size="sm",
-        title=title,
-    )
-
-
-def controls() -> html.Fieldset:
-    """Edits of the selected layer: name, exact geometry, opacity and transforms."""
-    return html.Fieldset(
-        [
-            dbc.Input(id=C.NAME, placeholder="Layer name", size="sm", className="mb-2"),
-            dbc.Row(
-                [
-                    _number(C.X, "X", step=1),
-                    _number(C.Y, "Y", step=1),
-                    _number(C.W, "W", step=1, min=1),
-                    _number(C.H, "H", step=1, min=1),
-                    _number(C.OPACITY, "Opacity %", step=1, min=0, max=100),
-                ],
-                className="g-2",
-            ),
-            dbc.ButtonGroup(
-                [_button(*spec) for spec in PANEL_BUTTONS.values()], className="flex-wrap"
-            ),
-        ],
-        id=C.CONTROLS,
-        disabled=True,
+        className="upload-status small",
+        hidden=True,
+        role="status",
     )
 
 
@@ -237,20 +151,34 @@ def _switch(component_id: str, label: str) -> dbc.Switch:
 
 
 def _canvas_card() -> dbc.Card:
-    """The canvas, its toolbar (undo, redo, switches, background size) and its message."""
+    """The canvas, its toolbar (undo, redo, view, switches, background size) and its message."""
     toolbar = html.Div(
         [
             dbc.ButtonGroup(
                 [
-                    _button(C.UNDO, "arrow-counterclockwise", "Undo"),
-                    _button(C.REDO, "arrow-clockwise", "Redo"),
+                    icon_button(C.UNDO, "arrow-counterclockwise", "Undo (Ctrl+Z)"),
+                    icon_button(C.REDO, "arrow-clockwise", "Redo (Ctrl+Shift+Z)"),
                 ]
+            ),
+            dbc.ButtonGroup(
+                [
+                    icon_button(C.FIT, "aspect-ratio", "Fit the canvas to the view"),
+                    icon_button(C.ZOOM_100, "1-square", "100 %: one preview pixel per pixel"),
+                ]
+            ),
+            html.Span(
+                "100 %",
+                id=C.ZOOM,
+                className="small text-body-secondary zoom-level",
+                title="Zoom",
+                **aria(label="Zoom"),
             ),
             _switch(C.KEEP_ASPECT, "Keep aspect"),
             _switch(C.SNAP, "Snap"),
             html.Span(id=C.BG_INFO, className="ms-auto small text-body-secondary"),
+            icon_button(C.HELP, "question-circle", "Keyboard shortcuts (?)"),
         ],
-        className="d-flex align-items-center gap-3 flex-wrap mb-2",
+        className="d-flex align-items-center gap-2 flex-wrap mb-2",
     )
     # Drawn as the view callback leaves it without a background, so the page does not
     # open with a tall empty graph that then collapses. Plotly sizes itself to the box on
@@ -263,15 +191,26 @@ def _canvas_card() -> dbc.Card:
         style=canvas_style(None),
     )
     empty = html.Div(
-        [icon("image", class_name="fs-1 d-block mb-2"), "Upload a background to start."],
+        [
+            icon("image", class_name="fs-1 d-block mb-2"),
+            "Upload a background to start: drop or paste an image here.",
+        ],
         id=C.CANVAS_EMPTY,
         className="canvas-empty text-body-secondary",
     )
-    return _card(
-        toolbar,
-        html.Div(id=C.MESSAGE, className="small"),
-        html.Div([graph, empty], className="canvas-wrap checkerboard"),
+    wrap = html.Div(
+        [graph, empty, progress_box(C.CANVAS_PROGRESS, "Upload progress")],
+        id=C.CANVAS_WRAP,
+        className="canvas-wrap checkerboard",
+        tabIndex="0",
+        role="application",
+        **aria(
+            label="Canvas: arrow keys move the selected layer, Tab selects the next one; "
+            "drop or paste images here",
+            roledescription="canvas",
+        ),
     )
+    return _card(toolbar, html.Div(id=C.MESSAGE, className="small"), wrap, help_modal())
 
 
 def _render_card() -> dbc.Card:
@@ -279,11 +218,28 @@ def _render_card() -> dbc.Card:
     formats = [{"label": "PNG", "value": "png"}, {"label": "JPEG", "value": "jpeg"}]
     quality = dbc.Input(id=C.QUALITY, type="number", min=1, max=100, step=1, value=90, **LOCAL)
     render = dbc.Button(
-        [icon("image", class_name="me-1"), "Render"], id=C.RENDER, color="primary", size="sm"
+        [icon("brush", class_name="me-1"), "Render"],
+        id=C.RENDER,
+        color="primary",
+        size="sm",
+        title="Render at full resolution",
     )
     row = [
-        dbc.RadioItems(id=C.FORMAT, options=formats, value="png", inline=True, **LOCAL),
-        dbc.InputGroup([dbc.InputGroupText("JPEG quality"), quality], size="sm"),
+        html.Div(
+            [
+                html.Span("Format", id=f"{C.FORMAT}-label", className="visually-hidden"),
+                dbc.RadioItems(id=C.FORMAT, options=formats, value="png", inline=True, **LOCAL),
+            ],
+            role="group",
+            **aria(labelledby=f"{C.FORMAT}-label"),
+        ),
+        dbc.InputGroup(
+            [
+                html.Label("JPEG quality", htmlFor=C.QUALITY, className="input-group-text"),
+                quality,
+            ],
+            size="sm",
+        ),
         render,
     ]
     return _card(
@@ -307,16 +263,33 @@ def _side_cards() -> list[dbc.Card]:
                 clearable=True,
                 slot_class="flex-grow-1",
             ),
-            dbc.Button("Add", id=C.ARTIFACT_ADD, color="secondary", outline=True, size="sm"),
+            small_button(
+                "plus-lg",
+                "Add",
+                id=C.ARTIFACT_ADD,
+                color="secondary",
+                title="Add the job's image as a layer",
+            ),
         ],
         size="sm",
         className="mt-2 flex-nowrap",
     )
     recipe_buttons = html.Div(
         [
-            small_button("download", "Save recipe", id=C.RECIPE_SAVE, color="secondary"),
+            small_button(
+                "download",
+                "Save recipe",
+                id=C.RECIPE_SAVE,
+                color="secondary",
+                title="Save the layers and their places",
+            ),
             dcc.Upload(
-                small_button("upload", "Load recipe", color="secondary"),
+                small_button(
+                    "upload",
+                    "Load recipe",
+                    color="secondary",
+                    title="Load a recipe onto the background",
+                ),
                 id=C.RECIPE_UPLOAD,
                 accept=".json,application/json",
             ),
@@ -326,10 +299,14 @@ def _side_cards() -> list[dbc.Card]:
     return [
         _card(
             html.H2("Background", className="h6"),
-            upload_zone(C.BG_UPLOAD, "Drop a background image or click", multiple=False),
+            upload_zone(
+                C.BG_UPLOAD, "Drop a background image or click", "card-image", multiple=False
+            ),
+            progress_box(C.BG_PROGRESS, "Background upload progress"),
             html.Div(id=C.BG_MESSAGE, className="small mt-1"),
             html.H2("Layers", className="h6 mt-3"),
-            upload_zone(C.LAYER_UPLOAD, "Drop layer images or click", multiple=True),
+            upload_zone(C.LAYER_UPLOAD, "Drop layer images or click", "plus-square", multiple=True),
+            progress_box(C.LAYER_PROGRESS, "Layer upload progress"),
             html.Div(id=C.LAYER_MESSAGE, className="small mt-1"),
             artifact,
             html.Div(no_layers(), id=C.LAYERS, className="mt-3"),
@@ -364,6 +341,8 @@ def layout(artifact: str | None = None, **_query: str) -> html.Div:
         # The composition's revision the page shows, and the browser's request for a server
         # redraw when the stored one is not it (page load, restore from localStorage).
         *(dcc.Store(id=cid) for cid in (C.SHOWN_REV, C.VIEW_REQUEST)),
+        # Set by assets/compositor.js: nudges, their commit, list commands, queued files.
+        *(dcc.Store(id=cid) for cid in (C.NUDGE, C.COMMIT, C.LAYER_CMD, C.UPLOAD_REQUEST)),
     ]
     return html.Div(
         [
@@ -376,7 +355,11 @@ def layout(artifact: str | None = None, **_query: str) -> html.Div:
             dbc.Row(
                 [
                     dbc.Col(
-                        [stack_item(_canvas_card(), 2), stack_item(_render_card(), 4)],
+                        [
+                            stack_item(_canvas_card(), 2),
+                            stack_item(_render_card(), 4),
+                            stack_item(batch_card(), 6),
+                        ],
                         lg=8,
                         className="stack-contents",
                     ),

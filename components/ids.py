@@ -207,6 +207,34 @@ class Compositor:
     RECIPE_SAVE = "compositor-recipe-save"
     RECIPE_DOWNLOAD = "compositor-recipe-download"
     RECIPE_UPLOAD = "compositor-recipe-upload"
+    # The canvas's focusable frame (keys, dropped files), its view buttons and zoom.
+    CANVAS_WRAP = "compositor-canvas-wrap"
+    FIT = "compositor-fit"
+    ZOOM_100 = "compositor-zoom-100"
+    ZOOM = "compositor-zoom"
+    HELP = "compositor-help"
+    HELP_MODAL = "compositor-help-modal"
+    # Arrow-key nudges (moved in the browser) and the one request after a burst of them.
+    NUDGE = "compositor-nudge"
+    COMMIT = "compositor-commit"
+    # A command from the layers list: show/hide, lock, rename, reorder.
+    LAYER_CMD = "compositor-layer-cmd"
+    # Files queued by the upload script (drop, paste, zones), and where it shows progress.
+    UPLOAD_REQUEST = "compositor-upload-request"
+    BG_PROGRESS = "compositor-bg-progress"
+    LAYER_PROGRESS = "compositor-layer-progress"
+    CANVAS_PROGRESS = "compositor-canvas-progress"
+    # Batch render.
+    BATCH_SOURCES = "compositor-batch-sources"
+    BATCH_MODE = "compositor-batch-mode"
+    BATCH_RECIPE = "compositor-batch-recipe"
+    BATCH_RECIPE_NAME = "compositor-batch-recipe-name"
+    BATCH_RUN = "compositor-batch-run"
+    BATCH_CANCEL = "compositor-batch-cancel"
+    BATCH_REQUEST = "compositor-batch-request"
+    BATCH_PROGRESS = "compositor-batch-progress"
+    BATCH_STATUS = "compositor-batch-status"
+    BATCH_RESULT = "compositor-batch-result"
 
     @staticmethod
     def layer(layer_id: str) -> dict[str, str]:

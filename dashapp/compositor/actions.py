@@ -34,7 +34,7 @@ from dashapp.compositor.model import (
     view_of,
 )
 from dashapp.compositor.storage import StorageError
-from dashapp.compositor.upload_store import UploadStore
+from dashapp.compositor.upload_store import ImageInfo, UploadStore
 
 # A training job's image by its artifact id: ``(bytes, name)``, or LookupError saying why not.
 FetchArtifact = Callable[[Any], tuple[bytes, str]]
@@ -53,6 +53,7 @@ class Outcome:
     messages: Messages = field(default_factory=dict)
     history: bool = True  # whether the step can be undone
     new_hist: Any = None  # the history after an undo or redo
+    fold: bool = False  # answer even when only the drag's pending boxes changed
 
 
 # --- the entries ---------------------------------------------------------------------
@@ -64,7 +65,7 @@ def upload(store: UploadStore, page: PageState, pending: Any, *, background: boo
 
 
 def select(store: UploadStore, page: PageState, picked: Any) -> Step | None:
-    """A layer picked in the list (``{"layer": id}``); not undoable."""
+    """A layer picked in the list or by Tab (``{"layer": id}``; ``None``: Escape); not undoable."""
 
     def change(comp: Comp) -> Outcome | None:
         if not isinstance(picked, dict):
@@ -72,6 +73,26 @@ def select(store: UploadStore, page: PageState, picked: Any) -> Step | None:
         return Outcome(composition.select(comp, picked.get("layer")), history=False)
 
     return _run(store, page, change)
+
+
+def layer_command(store: UploadStore, page: PageState, command: Any) -> Step | None:
+    """A command from the layers list: ``{"cmd", "layer", "value"}`` (see ``layer_command``)."""
+
+    def change(comp: Comp) -> Outcome | None:
+        if not isinstance(command, dict) or not isinstance(command.get("cmd"), str):
+            return None
+        cmd, layer_id, value = command["cmd"], command.get("layer"), command.get("value")
+        return Outcome(composition.layer_command(comp, cmd, layer_id, value))
+
+    return _run(store, page, change)
+
+
+def commit(store: UploadStore, page: PageState) -> Step | None:
+    """A burst of nudges (arrow keys) settled: fold their pending boxes in, once.
+
+    The browser moved the layer and recorded the undo step already, as after a drag.
+    """
+    return _run(store, page, lambda comp: Outcome(comp, history=False, fold=True))
 
 
 def panel_button(store: UploadStore, page: PageState, action: str) -> Step | None:
@@ -193,13 +214,10 @@ def render_file(
     except StorageError as exc:
         return Refused(str(exc))
     comp = composition.merge_geometry(comp, page.geom)
-    fmt = "jpeg" if fmt == "jpeg" else "png"
     try:
-        q = int(quality if quality is not None else 90)
-    except (TypeError, ValueError):
-        q = -1
-    if fmt == "jpeg" and not 1 <= q <= 100:
-        return Refused("JPEG quality must be a whole number from 1 to 100.")
+        fmt, q = render.output_format(fmt, quality)
+    except CompositionError as exc:
+        return Refused(str(exc))
     started = time.perf_counter()
     # A full-resolution render holds about twice the output in memory: a few render
     # slots per worker keep the server's memory bounded.
@@ -247,7 +265,9 @@ def _run(
         return None
     except (CompositionError, ImageRejected, StorageError) as exc:
         return Step(messages={MAIN: [(str(exc), "danger")]})
-    if outcome is None or (outcome.comp == comp and not outcome.messages):
+    if outcome is None or (
+        outcome.comp == comp and not outcome.messages and not (outcome.fold and page.geom)
+    ):
         return None
     new_hist = outcome.new_hist
     edited = (outcome.comp["layers"], outcome.comp["bg"]) != (comp["layers"], comp["bg"])
@@ -284,18 +304,19 @@ def _field(comp: Comp, action: str, value: Any, keep_aspect: bool) -> Outcome | 
 def _uploaded(store: UploadStore, comp: Comp, pending: Any, *, background: bool) -> Outcome:
     """Store uploaded files and put them on the canvas; one message for all of them."""
     files = pending.get("files") if isinstance(pending, dict) else None
-    if not isinstance(files, list) or not files:
+    rejected = pending.get("rejected") if isinstance(pending, dict) else None
+    problems = (
+        [r for r in rejected if isinstance(r, str)][:20] if isinstance(rejected, list) else []
+    )
+    # Files the browser refused (too large) are said here too, like the server's refusals.
+    if not isinstance(files, list) or not (files or problems):
         raise NothingToDo
-    problems = [str(r) for r in pending.get("rejected") or [] if isinstance(r, str)][:20]
     added: list[str] = []
     target = BACKGROUND if background else LAYERS
     for item in files[: 1 if background else composition.MAX_LAYERS]:
         name = str(item.get("filename") or "file")[:80] if isinstance(item, dict) else "file"
         try:
-            data = decode_data_url(
-                item.get("contents") if isinstance(item, dict) else None, store.limits.max_bytes
-            )
-            info = store.add(comp["session"], data, name)
+            info = _stored_or_added(store, comp["session"], item, name)
             comp = (
                 composition.set_background(comp, info)
                 if background
@@ -312,6 +333,30 @@ def _uploaded(store: UploadStore, comp: Comp, pending: Any, *, background: bool)
     if problems:
         parts.append((" ".join(problems), "danger"))
     return Outcome(comp, {target: parts}, history=bool(added))
+
+
+def _stored_or_added(store: UploadStore, sid: str, item: Any, name: str) -> ImageInfo:
+    """An upload's image: stored already (``{"stored": id}``, by the upload route), or sent
+    in the request (``{"contents": data URL}``) and stored now."""
+    if isinstance(item, dict) and "stored" in item:
+        info = store.info(sid, item["stored"])
+        if info is None:
+            raise ImageRejected("The upload has expired; upload it again.")
+        return info
+    contents = item.get("contents") if isinstance(item, dict) else None
+    return store.add(sid, decode_data_url(contents, store.limits.max_bytes), name)
+
+
+def store_upload(store: UploadStore, sid: Any, data: bytes, name: str | None) -> ImageInfo:
+    """Decode and keep one file sent to the upload route (the same limits, slots and quota).
+
+    Raises ImageRejected or StorageError with the user's message; the composition takes
+    the image with the next ``upload`` action (``{"stored": id}``).
+    """
+    if not store.valid_session(sid):
+        raise ImageRejected("This page's session is not valid; reload the page.")
+    store.touch(sid)
+    return store.add(sid, data, name)
 
 
 def _fetched(fetch: FetchArtifact, artifact_id: Any) -> tuple[bytes, str]:

@@ -108,6 +108,8 @@ def add_layer(comp: Comp, info: ImageInfo) -> Comp:
         "flip_h": False,
         "flip_v": False,
         "rot": 0,
+        "visible": True,
+        "locked": False,
     }
     out = copy.deepcopy(comp)
     out["layers"].append(layer)
@@ -116,9 +118,43 @@ def add_layer(comp: Comp, info: ImageInfo) -> Comp:
 
 
 def select(comp: Comp, layer_id: object) -> Comp:
-    """Select a layer by id."""
-    _index(comp, layer_id)
+    """Select a layer by id; ``None`` selects none (Escape)."""
+    if layer_id is not None:
+        _index(comp, layer_id)
     return {**comp, "sel": layer_id}
+
+
+def shown_on_canvas(lay: Mapping[str, Any]) -> bool:
+    """Whether a layer is drawn (on the canvas and in the render): hidden ones are not."""
+    return lay.get("visible", True) is not False
+
+
+def draggable(comp: Comp) -> list[Layer]:
+    """The layers the canvas gives a draggable shape, in z-order: shown and not locked."""
+    return [lay for lay in comp["layers"] if shown_on_canvas(lay) and not lay.get("locked")]
+
+
+def layer_command(comp: Comp, cmd: str, layer_id: object, value: Any) -> Comp:
+    """A command from the layers list on one layer: show/hide, lock, rename, reorder."""
+    out = copy.deepcopy(comp)
+    i = _index(out, layer_id)
+    layers = out["layers"]
+    if cmd in ("visible", "locked"):
+        if not isinstance(value, bool):
+            raise CompositionError(f"Unknown value for {cmd}.")
+        layers[i][cmd] = value
+    elif cmd == "rename":
+        name = str(value if isinstance(value, str) else "").strip()[:80]
+        if not name:
+            raise CompositionError("A layer needs a name.")
+        layers[i]["name"] = name
+    elif cmd == "reorder":
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise CompositionError("A layer's new place must be a whole number.")
+        layers.insert(max(0, min(value, len(layers) - 1)), layers.pop(i))
+    else:
+        raise CompositionError(f"Unknown command {cmd!r}.")
+    return out
 
 
 def edit(comp: Comp, action: str, value: Any = None, *, keep_aspect: bool = True) -> Comp:
@@ -207,7 +243,8 @@ def apply_relayout(
     trip); this copy serves tests and the server-side merge.
     """
     out = copy.deepcopy(comp)
-    for i, lay in enumerate(out["layers"]):
+    # The figure has a shape for each draggable layer only, in z-order.
+    for i, lay in enumerate(draggable(out)):
         keys = [f"shapes[{i}].{k}" for k in ("x0", "y0", "x1", "y1")]
         if not all(k in relayout for k in keys):
             continue
@@ -264,7 +301,10 @@ def _snap(start: float, size: float, extent: float, within: float) -> float:
 
 
 def merge_geometry(comp: Comp, geom: Any) -> Comp:
-    """Fold the browser's drag results (``{"sel", "boxes": {id: [x, y, w, h]}}``) in, checked."""
+    """Fold the browser's drag results (``{"sel", "boxes": {id: [x, y, w, h]}}``) in, checked.
+
+    A locked layer keeps its place whatever the browser says (it may not be dragged or nudged).
+    """
     if not isinstance(geom, dict) or comp["bg"] is None:
         return comp
     out = copy.deepcopy(comp)
@@ -272,7 +312,7 @@ def merge_geometry(comp: Comp, geom: Any) -> Comp:
     boxes: dict[str, Any] = geom["boxes"] if isinstance(geom.get("boxes"), dict) else {}
     for lay in out["layers"]:
         vals = boxes.get(lay["id"])
-        if not (isinstance(vals, list) and len(vals) == 4):
+        if not (isinstance(vals, list) and len(vals) == 4) or lay.get("locked"):
             continue
         try:
             x = number(vals[0], "X", -reach, reach)
@@ -350,4 +390,6 @@ def checked_layer(item: Any, comp: Comp, store: UploadStore, seen: set[str]) -> 
         "flip_h": item.get("flip_h") is True,
         "flip_v": item.get("flip_v") is True,
         "rot": item["rot"],
+        "visible": item.get("visible") is not False,
+        "locked": item.get("locked") is True,
     }

@@ -7,7 +7,8 @@ the page decides how to show them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from dashapp.compositor import composition
@@ -39,6 +40,7 @@ class View:
     has_selection: bool
     bg_info: str
     max_bytes: int  # the largest upload the browser should send
+    preview_scale: float = 1.0  # preview pixels per background pixel (the "100 %" view)
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,7 @@ def view_of(comp: Comp, store: UploadStore) -> View:
         has_selection=lay is not None,
         bg_info=f"{bg['name']} · {bg['w']}×{bg['h']} px" if bg else "",
         max_bytes=store.limits.max_bytes,
+        preview_scale=min(1.0, store.preview_px / max(bg["w"], bg["h"])) if bg else 1.0,
     )
 
 
@@ -112,3 +115,29 @@ def revision(raw: Any) -> int:
     """The ``rev`` a stored composition carries (0 when none): it changes on every write."""
     rev = raw.get("rev") if isinstance(raw, dict) else None
     return rev if isinstance(rev, int) and not isinstance(rev, bool) else 0
+
+
+def then(
+    first: Step | None, page: PageState, second: Callable[[PageState], Step | None]
+) -> Step | None:
+    """Two actions that arrived in one request (a field's blur and a click): the second
+    acts on what the first left, and the answer carries both."""
+    if first is None:
+        return second(page)
+    after = PageState(
+        page.comp if first.comp is None else first.comp,
+        page.hist if first.hist is None else first.hist,
+        None if first.clear_geom else page.geom,
+    )
+    step = second(after)
+    if step is None:
+        return first
+    return replace(
+        step,
+        comp=first.comp if step.comp is None else step.comp,
+        hist=first.hist if step.hist is None else step.hist,
+        clear_geom=first.clear_geom or step.clear_geom,
+        messages={**first.messages, **step.messages},
+        view=first.view if step.view is None else step.view,
+        rev=first.rev if step.view is None else step.rev,
+    )

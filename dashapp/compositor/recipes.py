@@ -24,7 +24,11 @@ def to_recipe(comp: Comp) -> dict[str, Any]:
     return {
         RECIPE_KEY: 1,
         "background": None if bg is None else {k: bg[k] for k in ("image", "name", "w", "h")},
-        "layers": [{k: lay[k] for k in keys} for lay in comp["layers"]],
+        "layers": [
+            {k: lay[k] for k in keys}
+            | {"visible": lay.get("visible", True), "locked": lay.get("locked", False)}
+            for lay in comp["layers"]
+        ],
     }
 
 

@@ -8,20 +8,21 @@ from typing import Any
 from PIL import Image
 
 from dashapp.compositor import imaging
-from dashapp.compositor.composition import Comp, CompositionError, box
+from dashapp.compositor.composition import Comp, CompositionError, box, shown_on_canvas
 
 Opener = Callable[[str], Image.Image]
 
 
 def render(comp: Comp, open_image: Opener) -> Image.Image:
-    """Compose the originals at the background's resolution; returns an RGBA image."""
+    """Compose the originals at the background's resolution (hidden layers left out); RGBA."""
     bg = comp["bg"]
     if bg is None:
         raise CompositionError("Upload a background first.")
     base = open_image(bg["image"])
     base = base if base.mode == "RGBA" else base.convert("RGBA")
     for lay in comp["layers"]:
-        place(base, open_image(lay["image"]), lay)
+        if shown_on_canvas(lay):
+            place(base, open_image(lay["image"]), lay)
     return base
 
 
@@ -48,6 +49,18 @@ def place(base: Image.Image, source: Image.Image, lay: Mapping[str, Any]) -> Non
         alpha = part.getchannel("A").point(lambda a: round(a * lay["opacity"]))
         part.putalpha(alpha)
     base.alpha_composite(part, dest=(vx0, vy0))
+
+
+def output_format(fmt: Any, quality: Any) -> tuple[str, int]:
+    """The render's format (PNG unless JPEG is asked for) and JPEG quality, checked."""
+    fmt = "jpeg" if fmt == "jpeg" else "png"
+    try:
+        q = int(quality if quality is not None else 90)
+    except (TypeError, ValueError):
+        q = -1
+    if fmt == "jpeg" and not 1 <= q <= 100:
+        raise CompositionError("JPEG quality must be a whole number from 1 to 100.")
+    return fmt, q
 
 
 def flatten(img: Image.Image, fmt: str) -> Image.Image:

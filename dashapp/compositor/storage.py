@@ -1,9 +1,10 @@
 """Where the Compositor keeps its bytes: one interface, and its local-folder backend.
 
-A session's files are of three kinds: ``image`` (a normalised original, PNG, with its
+A session's files are of four kinds: ``image`` (a normalised original, PNG, with its
 ``ImageInfo`` as metadata), ``proxy`` (a small copy of an image or a render that previews
-are made from) and ``render`` (a composed PNG or JPEG). A backend stores whole files
-only: a write that fails leaves nothing behind, on disk or in the database.
+are made from), ``render`` (a composed PNG or JPEG) and ``batch`` (a zip of renders). A
+backend stores whole files only: a write that fails leaves nothing behind, on disk or in
+the database.
 
 ``LocalStorage`` keeps them under ``root/<session>`` (one node, as before);
 ``storage_db.DatabaseStorage`` keeps them in the state database, which every node reads.
@@ -23,11 +24,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO, Protocol, cast
 
-IMAGE, PROXY, RENDER = "image", "proxy", "render"
-KINDS = (IMAGE, PROXY, RENDER)
+IMAGE, PROXY, RENDER, BATCH = "image", "proxy", "render", "batch"
+KINDS = (IMAGE, PROXY, RENDER, BATCH)
+OUTPUTS = (RENDER, BATCH)  # what the session made (not counted in its quota)
 SESSION_RE = re.compile(r"[0-9a-f]{32}")
 FILE_RE = re.compile(r"[0-9a-f]{16}")
 EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg"}
+ZIP = "application/zip"
 # Errors of a disk that cannot take a write: full, over quota, read-only or not ours.
 DISK_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG}
 DISK_FULL = "the server's disk is full or read-only"
@@ -79,6 +82,10 @@ class Storage(Protocol):
         """The ids of a session's files of one kind, oldest first."""
         ...
 
+    def metas(self, sid: str) -> list[str]:
+        """The metadata of every image of a session, oldest first (one look-up)."""
+        ...
+
     def delete(self, sid: str, kind: str, file_ids: list[str]) -> None:
         """Remove files (missing ones are ignored)."""
         ...
@@ -94,6 +101,11 @@ class Storage(Protocol):
     def sweep(self, idle_s: float, now: float) -> int:
         """Delete the sessions idle for longer than ``idle_s``; returns how many."""
         ...
+
+
+def what_is(kind: str) -> str:
+    """A kind of file as a message names it."""
+    return {RENDER: "the render", BATCH: "the zip of renders"}.get(kind, "the image")
 
 
 def disk_error(exc: OSError, what: str) -> StorageError:
@@ -162,6 +174,9 @@ class LocalStorage:
         if kind == IMAGE:
             yield folder / f"{file_id}.png", "image/png"
             return
+        if kind == BATCH:
+            yield folder / "batches" / f"{file_id}.zip", ZIP
+            return
         for mime, ext in EXTENSIONS.items():
             if kind == PROXY:
                 yield folder / f"{file_id}.proxy.{ext}", mime
@@ -173,7 +188,7 @@ class LocalStorage:
     ) -> int:
         """Store a file atomically; an image's metadata goes beside it, written last."""
         path = next(p for p, m in self._paths(sid, kind, file_id) if m == mime)
-        what = "the render" if kind == RENDER else "the image"
+        what = what_is(kind)
         size = write_file(path, fill, what)
         if meta:
             try:
@@ -203,8 +218,8 @@ class LocalStorage:
 
     def listing(self, sid: str, kind: str) -> list[str]:
         """Ids of one kind, oldest first (by file time)."""
-        folder = self.root / sid / ("renders" if kind == RENDER else "")
-        pattern = {IMAGE: "*.png", PROXY: "*.proxy.*", RENDER: "*.*"}[kind]
+        folder = self.root / sid / {RENDER: "renders", BATCH: "batches"}.get(kind, "")
+        pattern = {IMAGE: "*.png", PROXY: "*.proxy.*", RENDER: "*.*", BATCH: "*.zip"}[kind]
         found: list[tuple[float, str]] = []
         for path in folder.glob(pattern) if folder.is_dir() else ():
             name = path.name.split(".")[0]
@@ -214,6 +229,19 @@ class LocalStorage:
                 except FileNotFoundError:
                     continue
         return [name for _, name in sorted(found)]
+
+    def metas(self, sid: str) -> list[str]:
+        """Every image's ``.json``, oldest first."""
+        folder = self.root / sid
+        found: list[tuple[float, str]] = []
+        for path in folder.glob("*.json") if folder.is_dir() else ():
+            if not FILE_RE.fullmatch(path.stem):
+                continue
+            try:
+                found.append((path.stat().st_mtime, path.read_text()))
+            except (OSError, UnicodeDecodeError):
+                continue  # deleted meanwhile
+        return [meta for _, meta in sorted(found)]
 
     def delete(self, sid: str, kind: str, file_ids: list[str]) -> None:
         """Remove files and an image's metadata."""

@@ -19,7 +19,15 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from dashapp.compositor.schema import CHUNK, chunks, files, sessions
-from dashapp.compositor.storage import RENDER, Fill, StorageError, StorageFull, StorageUnavailable
+from dashapp.compositor.storage import (
+    IMAGE,
+    OUTPUTS,
+    Fill,
+    StorageError,
+    StorageFull,
+    StorageUnavailable,
+    what_is,
+)
 
 # PostgreSQL's disk_full and read_only_sql_transaction (a standby, a read-only database).
 FULL_CODES = ("53100", "25006")
@@ -160,7 +168,7 @@ class DatabaseStorage:
     ) -> int:
         """Store a file in one transaction: all of it, or (on any error) nothing."""
         now = time.time()
-        what = "the render" if kind == RENDER else "the image"
+        what = what_is(kind)
         with _answers(what):
             self._upsert_session(sid, now)
             with self.engine.begin() as conn:
@@ -216,6 +224,16 @@ class DatabaseStorage:
             )
             return [str(r) for r in rows.scalars()]
 
+    def metas(self, sid: str) -> list[str]:
+        """Every image's metadata, oldest first, in one query."""
+        with _answers(), self.engine.connect() as conn:
+            rows = conn.execute(
+                select(files.c.meta)
+                .where(files.c.session == sid, files.c.kind == IMAGE)
+                .order_by(files.c.created_at, files.c.id)
+            )
+            return [str(r) for r in rows.scalars()]
+
     def delete(self, sid: str, kind: str, file_ids: list[str]) -> None:
         """Remove files and their chunks."""
         if not file_ids:
@@ -237,7 +255,7 @@ class DatabaseStorage:
         with _answers(), self.engine.connect() as conn:
             total = conn.execute(
                 select(func.coalesce(func.sum(files.c.size), 0)).where(
-                    files.c.session == sid, files.c.kind != RENDER
+                    files.c.session == sid, files.c.kind.notin_(OUTPUTS)
                 )
             ).scalar()
         return int(total or 0)

@@ -20,17 +20,20 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO, BinaryIO
 
 from PIL import Image
 
 from dashapp.compositor import imaging
 from dashapp.compositor.storage import (
+    BATCH,
     FILE_RE,
     IMAGE,
     PROXY,
     RENDER,
     SESSION_RE,
+    ZIP,
+    Fill,
     LocalStorage,
     Storage,
     StorageError,
@@ -42,6 +45,7 @@ from dashapp.compositor.storage import (
 
 IMAGE_RE = FILE_RE
 RENDERS_KEPT = 3
+BATCHES_KEPT = 2
 UPLOAD_WAIT_S = 60.0
 Found = tuple[Path | BinaryIO, str]  # a file (on this node's disk, or a stream) and its type
 
@@ -264,26 +268,26 @@ class UploadStore:
         except (KeyError, OSError, SyntaxError, ValueError):
             return None  # deleted while it was read, or unreadable
 
+    def images(self, sid: object) -> list[ImageInfo]:
+        """Every image stored in the session (its uploads), oldest first."""
+        if not self.valid_session(sid):
+            return []
+        found: list[ImageInfo] = []
+        for meta in self.storage.metas(str(sid)):
+            try:
+                found.append(ImageInfo(**json.loads(meta)))
+            except (ValueError, TypeError):
+                continue
+        return found
+
     def save_render(self, sid: str, img: Image.Image, *, fmt: str, quality: int) -> str:
         """Encode a composed image as PNG or JPEG into the session; returns its render id."""
         self._dir(sid)
         render_id = secrets.token_hex(8)
-        if fmt == "png":
-            mime = "image/png"
-            self.storage.write(
-                sid, RENDER, render_id, mime, lambda f: img.save(f, "PNG", compress_level=3)
-            )
-        else:
-            mime = "image/jpeg"
-            rgb = img.convert("RGB") if img.mode != "RGB" else img
-            sub = 0 if quality >= 90 else 2
-            self.storage.write(
-                sid,
-                RENDER,
-                render_id,
-                mime,
-                lambda f: rgb.save(f, "JPEG", quality=quality, subsampling=sub),
-            )
+        mime = "image/png" if fmt == "png" else "image/jpeg"
+        self.storage.write(
+            sid, RENDER, render_id, mime, lambda f: encode_render(img, f, fmt=fmt, quality=quality)
+        )
         small, small_mime = imaging.encode_preview(imaging.preview(img, self.preview_px))
         # Without its proxy, a render's preview is made from the render when asked for.
         with contextlib.suppress(StorageError):
@@ -312,6 +316,29 @@ class UploadStore:
         if not self._ids_ok(sid, render_id):
             return None
         return self.storage.read(sid, RENDER, render_id)
+
+    def save_batch(self, sid: str, fill: Fill) -> str:
+        """Store a zip of renders that ``fill`` writes; returns its id (older ones go)."""
+        self._dir(sid)
+        batch_id = secrets.token_hex(8)
+        self.storage.write(sid, BATCH, batch_id, ZIP, fill)
+        self.storage.delete(sid, BATCH, self.storage.listing(sid, BATCH)[:-BATCHES_KEPT])
+        return batch_id
+
+    def batch_file(self, sid: str, batch_id: str) -> Found | None:
+        """A zip of renders of this session, or None."""
+        if not self._ids_ok(sid, batch_id):
+            return None
+        return self.storage.read(sid, BATCH, batch_id)
+
+
+def encode_render(img: Image.Image, sink: IO[bytes], *, fmt: str, quality: int) -> None:
+    """Write a composed image as the app saves every render: PNG, or JPEG at ``quality``."""
+    if fmt == "png":
+        img.save(sink, "PNG", compress_level=3)
+        return
+    rgb = img.convert("RGB") if img.mode != "RGB" else img
+    rgb.save(sink, "JPEG", quality=quality, subsampling=0 if quality >= 90 else 2)
 
 
 @contextmanager

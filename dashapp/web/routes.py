@@ -1,4 +1,5 @@
-"""Downloads: the grid's CSV export, job artifacts and weights, Compositor previews and renders."""
+"""Downloads (the grid's CSV export, job artifacts and weights, Compositor previews, renders
+and zips of renders) and the Compositor's upload route (with progress in the browser)."""
 
 from __future__ import annotations
 
@@ -9,15 +10,22 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from flask import Flask, Response, request, send_file, stream_with_context
+from flask import Flask, Response, jsonify, request, send_file, stream_with_context
 
+from dashapp.compositor import actions
+from dashapp.compositor.imaging import ImageRejected
 from dashapp.compositor.storage import StorageError
+from dashapp.compositor.upload_store import clean_name
 from dashapp.data.catalog import CatalogError, DataUnavailable
 from dashapp.data.filters import GridRequestError
 from dashapp.data.grid_service import iter_csv
 from dashapp.data.links import parse_query
 from dashapp.deps import Deps
 from jobs import service as jobs_service
+
+# The header the Compositor's upload script sends: a cross-site form cannot send one (a
+# script would need a CORS preflight this app never answers), so no other site can post.
+UPLOAD_HEADER = "X-Dashapp-Upload"
 
 
 class ExportInterrupted(RuntimeError):
@@ -74,6 +82,23 @@ def install_compositor_routes(server: Flask, deps: Deps) -> None:
         download = request.args.get("download") == "1"
         return send_stored(found, as_attachment=download, download_name=name)
 
+    def batch(sid: str, batch_id: str) -> Response:
+        found = deps.upload_store.batch_file(sid, batch_id)
+        if found is None:
+            return missing()
+        return send_stored(found, as_attachment=True, download_name="composites.zip")
+
+    server.add_url_rule(
+        f"{prefix}compositor/files/<sid>/batches/<batch_id>",
+        "dashapp_batch",
+        answers_storage_errors(batch),
+    )
+    server.add_url_rule(
+        f"{prefix}compositor/upload/<sid>",
+        "dashapp_compositor_upload",
+        lambda sid: upload_response(deps, sid),
+        methods=["POST"],
+    )
     server.add_url_rule(
         f"{prefix}compositor/files/<sid>/<image_id>/preview",
         "dashapp_preview",
@@ -84,6 +109,28 @@ def install_compositor_routes(server: Flask, deps: Deps) -> None:
         "dashapp_render",
         answers_storage_errors(rendered),
     )
+
+
+def upload_response(deps: Deps, sid: str) -> Response:
+    """One file from the Compositor's upload script (with progress), decoded and stored.
+
+    The same limits, decode slots, quota and messages as an upload through the page's
+    callback; the answer names the stored image, which the page's next action places.
+    A refusal is the user's message (200: the request itself was fine).
+    """
+    if request.headers.get(UPLOAD_HEADER) != "1":
+        return Response("Uploads come from the Compositor page.\n", 403, mimetype="text/plain")
+    file = request.files.get("file")
+    if file is None:
+        return Response("No file in the upload.\n", 400, mimetype="text/plain")
+    name = clean_name(file.filename, "file")
+    with file.stream:  # a large upload is spooled to a temporary file: let it go now
+        data = file.stream.read()
+    try:
+        info = actions.store_upload(deps.upload_store, sid, data, name)
+    except (ImageRejected, StorageError) as exc:
+        return jsonify({"rejected": f"{name}: {exc}"})
+    return jsonify({"stored": info.id, "name": info.name})
 
 
 def answers_storage_errors(view: Callable[..., Response]) -> Callable[..., Response]:

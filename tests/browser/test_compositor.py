@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
+import zipfile
 from pathlib import Path
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 from playwright.sync_api import expect
 
 from components.ids import Compositor as C
@@ -114,13 +116,33 @@ def test_bc001_drag_a_layer_render_and_download(page, live_server: LiveServer, f
             assert out.getpixel((px, py)) == (*BG, 255), (px, py)
     assert page.watch.problems() == []
     if SHOTS:
-        page.wait_for_selector(f"#{C.RESULT} img")
-        page.click(f"#{Shell.THEME_SWITCH}")
-        page.wait_for_function("() => document.documentElement.dataset.bsTheme === 'dark'")
-        page.evaluate("window.scrollTo(0, 0)")
-        page.wait_for_timeout(500)
-        Path(SHOTS).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=f"{SHOTS}/compositor-work-dark.png")
+        screenshots(page, tmp_path, Path(SHOTS))
+
+
+def screenshots(page, tmp_path: Path, folder: Path) -> None:
+    """The Compositor at work with a few layers, light and dark, for the README."""
+    sun = Image.new("RGBA", (240, 240), (0, 0, 0, 0))
+    ImageDraw.Draw(sun).ellipse((10, 10, 230, 230), fill=(255, 200, 40, 255))
+    band = solid((500, 120), (40, 200, 120, 200), "RGBA")
+    paths = [tmp_path / "sun.png", tmp_path / "band.png"]
+    for path, img in zip(paths, (sun, band), strict=True):
+        path.write_bytes(encode(img, "PNG"))
+    page.set_input_files(f"#{C.LAYER_UPLOAD} input[type=file]", [str(p) for p in paths])
+    page.wait_for_selector(".layer-row:has-text('band.png')")
+    page.fill(f"#{C.X}", "640")
+    page.press(f"#{C.X}", "Enter")
+    page.click(".layer-row:has-text('red.png') [data-layer-cmd=locked]")
+    page.wait_for_selector(".layer-row.layer-locked")
+    page.wait_for_selector(f"#{C.RESULT} img")
+    page.evaluate("window.scrollTo(0, 0)")
+    page.wait_for_load_state("networkidle")
+    folder.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(folder / "compositor-work-light.png"))
+    page.click(f"#{Shell.THEME_SWITCH}")
+    page.wait_for_function("() => document.documentElement.dataset.bsTheme === 'dark'")
+    page.evaluate("window.scrollTo(0, 0)")
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(folder / "compositor-work-dark.png"))
 
 
 def test_bc002_a_bad_file_gets_a_message_next_to_its_zone(page, live_server, files) -> None:
@@ -289,4 +311,30 @@ def test_bc008_two_nodes_with_one_state_database_share_the_images(
         assert out.getpixel((x + w // 2, y + h // 2)) == LAYER
         assert out.getpixel((5, 5)) == (*BG, 255)
     assert not list((node_b.log.parent / "uploads").glob("*/*.png"))  # nothing on B's disk
+    assert page.watch.problems() == []
+
+
+def test_bc009_a_batch_on_shared_storage_is_served_by_any_node(
+    page, start_server, pg_url, files, tmp_path
+) -> None:
+    """With the images in PostgreSQL, the batch's forked process stores the zip there."""
+    node_a, node_b = (start_server(DASHAPP_STATE_URL=pg_url) for _ in range(2))
+    open_with_layer(page, node_a, files)
+    page.click(f"#{C.BATCH_SOURCES}")  # batch render (more in test_compositor_editor.py)
+    page.get_by_role("option", name="Upload: background.png · 1200×800").click()
+    page.keyboard.press("Escape")
+    page.click(f"#{C.BATCH_RUN}")
+    link = page.wait_for_selector(
+        f"#{C.BATCH_RESULT} a:has-text('Download 1 render (zip)')", timeout=60_000
+    )
+    href = link.get_attribute("href")
+    data = page.request.get(node_b.url(href)).body()  # the other node, its own empty folder
+    with zipfile.ZipFile(io.BytesIO(data)) as zipped:
+        image = Image.open(io.BytesIO(zipped.read("01-background.png")))
+        assert image.getpixel((600, 400)) == LAYER
+        assert image.getpixel((5, 5)) == (*BG, 255)
+    assert not list((node_a.log.parent / "uploads").glob("*/batches/*"))
+    # The web worker that forked the batch still answers (its pooled connections intact).
+    page.click(f"#{C.FLIP_H}")
+    page.wait_for_selector(".layer-thumb[src*='t=100']")
     assert page.watch.problems() == []
