@@ -28,7 +28,6 @@ AXE = (Path(__file__).parent / "vendor" / "axe.min.js").read_text(encoding="utf-
 # order, all content inside landmarks.
 ALWAYS = {"landmark-one-main", "page-has-heading-one", "heading-order", "region"}
 THEMES = ("light", "dark")
-COMPOSITOR_PENDING = True
 
 
 def axe_findings(page) -> list[dict[str, Any]]:
@@ -161,14 +160,6 @@ def test_ba004_compositor_with_a_background_and_a_layer_passes_axe(
     settle(page)
     assert page.evaluate("document.documentElement.dataset.bsTheme") == theme
     found = blocking(axe_findings(page))
-    # The Compositor's own controls are being reworked on another branch (issue 16, points
-    # 1-4: every control named there); what is left of them in this branch is listed, and
-    # everything else on the page (the shell, landmarks, language, contrast) must pass.
-    # COMPOSITOR_PENDING goes once that branch is in.
-    page_level = [f for f in found if not f["compositor"]]
-    assert page_level == [], report(page_level)
-    if found and COMPOSITOR_PENDING:
-        pytest.xfail(f"the Compositor's own controls, pending on their branch:\n{report(found)}")
     assert found == [], report(found)
 
 
