@@ -39,6 +39,7 @@ from jobs.store import (
 )
 
 HEARTBEAT_S = 5.0
+FOLLOW_EVERY_S = 1.0  # how often a launcher looks at the status of the job it started
 LOST_AFTER_S = 30.0
 # The job's end is written again this many times (a second apart) if the state database
 # refuses it, e.g. on a disk that was full until the job's own partial files were removed.
@@ -164,28 +165,56 @@ def start_process(
     job_id: str,
     database_url: str = "",
     max_running: int = 0,
+    *,
+    detach: bool = False,
 ) -> subprocess.Popen[bytes]:
     """Start a job in a new interpreter (its output goes to the job's folder).
 
     A fresh interpreter, not a fork: a fork of a multi-threaded web worker can inherit a
     lock that another thread held at that instant, and hang. With ``max_running`` the job
-    first waits (queued) for a free slot and its turn.
+    first waits (queued) for a free slot and its turn. ``detach``: the job runs in a child
+    the started process leaves behind (``started_pid`` reads its pid), so whoever ends the
+    caller's process tree (Dash stopping a background callback) cannot end the job.
     """
     folder = artifact_dir(data_dir, job_id)
     folder.mkdir(parents=True, exist_ok=True)
-    argv = [sys.executable, "-m", "jobs.runner", state_url, str(data_dir), job_id]
-    argv += [database_url, str(max_running)]
+    argv = [sys.executable, "-m", "jobs.runner", *(["--detach"] if detach else [])]
+    argv += [state_url, str(data_dir), job_id, database_url, str(max_running)]
     # close_fds (the default) and a session of its own: the job holds no socket of the
     # server (a restarted server can bind at once) and no signal to the server reaches it.
     with open(folder / "process.log", "ab") as out:
         return subprocess.Popen(
             argv,
             stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
+            stdout=subprocess.PIPE if detach else out,
+            stderr=out,
             start_new_session=True,
             close_fds=True,
         )
+
+
+def started_pid(proc: subprocess.Popen[bytes]) -> int | None:
+    """The pid of the job a detached start left running (None: it did not start)."""
+    assert proc.stdout is not None
+    said = proc.stdout.read().strip()
+    proc.wait()
+    return int(said) if said.isdigit() else None
+
+
+def _detach(log_path: Path) -> None:
+    """Go on in a child of this process, which exits once it has said the child's pid.
+
+    The job is then nobody's child but init's: killing the launching process tree (what
+    Dash does to a background callback it cancels) leaves it running.
+    """
+    child = os.fork()
+    if child:
+        sys.stdout.write(f"{child}\n")
+        sys.stdout.flush()
+        os._exit(0)
+    log = os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    os.dup2(log, 1)  # stdout was the pipe to the launcher: from now on the job's log
+    os.close(log)
 
 
 def start_taken(
@@ -195,20 +224,27 @@ def start_taken(
     job_id: str,
     database_url: str = "",
     max_running: int = 0,
+    *,
+    detach: bool = False,
 ) -> subprocess.Popen[bytes] | None:
     """Start the process of a job this caller took charge of; if it cannot start, fail the job.
 
-    Returns the process, or None when the job was failed (with the reason: an artifacts
-    folder that cannot be written, an interpreter that cannot be started).
+    Returns the process (with ``detach``: the one that started the job and has ended), or
+    None when the job was failed (with the reason: an artifacts folder that cannot be
+    written, an interpreter that cannot be started).
     """
     try:
-        proc = start_process(state_url, data_dir, job_id, database_url, max_running)
+        proc = start_process(state_url, data_dir, job_id, database_url, max_running, detach=detach)
+        pid = started_pid(proc) if detach else proc.pid
     except OSError as exc:
         reason = disk_problem(exc) or f"{type(exc).__name__}: {exc}"
         store.finish(job_id, FAILED, error=f"the job could not be started: {reason}")
         return None
+    if pid is None:
+        store.finish(job_id, FAILED, error="the job could not be started: see its process.log")
+        return None
     # Known before its first beat: a process that dies at once is noticed by its pid.
-    store.update_if(job_id, QUEUED, pid=proc.pid, host=socket.gethostname())
+    store.update_if(job_id, QUEUED, pid=pid, host=socket.gethostname())
     return proc
 
 
@@ -294,23 +330,24 @@ def supervise(
     max_running: int,
     launcher: str = PAGE,
 ) -> str | None:
-    """Take charge of a queued job and run it in a fresh interpreter until it ends.
+    """Take charge of a queued job, start it in a fresh interpreter, follow it until it ends.
 
-    Returns its final status; at once (its status now) when another launcher has it.
+    The job runs detached: nobody's child, so stopping this process (Dash cancels a
+    background callback when the same page launches another) leaves the job running; this
+    only follows its status in the state database. Returns its final status; at once (its
+    status now) when another launcher has it.
     """
     engine = make_engine(state_url)
     try:
         store = JobStore(engine)
-        proc = None
-        if take_launch(store, job_id, launcher):
-            proc = start_taken(store, state_url, data_dir, job_id, database_url, max_running)
-    finally:
-        engine.dispose()  # no connection held open for the job's whole length
-    if proc is not None:
-        proc.wait()
-    engine = make_engine(state_url)
-    try:
-        job = JobStore(engine).get(job_id)
+        started = take_launch(store, job_id, launcher) and (
+            start_taken(store, state_url, data_dir, job_id, database_url, max_running, detach=True)
+            is not None
+        )
+        job = store.get(job_id)
+        while started and job is not None and not job.done:
+            time.sleep(FOLLOW_EVERY_S)
+            job = store.get(job_id)
         return job.status if job else None
     finally:
         engine.dispose()
@@ -332,7 +369,10 @@ def _alive(pid: int) -> bool:
 
 
 def main(argv: list[str]) -> int:
-    """``python -m jobs.runner STATE_URL DATA_DIR JOB_ID [DATABASE_URL [MAX_RUNNING]]``."""
+    """``python -m jobs.runner [--detach] STATE DATA_DIR JOB_ID [DATABASE_URL [MAX_RUNNING]]``."""
+    if argv[:1] == ["--detach"]:
+        argv = argv[1:]
+        _detach(artifact_dir(Path(argv[1]), argv[2]) / "process.log")
     state_url, data_dir, job_id = argv[:3]
     context = {"database_url": argv[3]} if len(argv) > 3 and argv[3] else {}
     max_running = int(argv[4]) if len(argv) > 4 else 0
