@@ -14,7 +14,8 @@ from sqlalchemy import Engine
 
 from dashapp.compositor.imaging import Limits
 from dashapp.compositor.upload_store import UploadStore
-from dashapp.data.catalog import Catalog
+from dashapp.data.catalog import Catalog, CatalogError
+from dashapp.data.sources import split_key
 from dashapp.db import make_engine
 from dashapp.identity import ANONYMOUS, Identity
 from dashapp.settings import Settings
@@ -42,34 +43,52 @@ class Deps:
         default_factory=lambda: threading.BoundedSemaphore(RENDERS_AT_ONCE)
     )
     lost_jobs: LostJobWatch = field(default_factory=LostJobWatch)
-    _browse: Engine | None = field(default=None, repr=False)
-    _catalog: Catalog | None = field(default=None, repr=False)
+    # The browsed databases' catalogs (each with its engine) by source name, made on first use.
+    _catalogs: dict[str, Catalog] = field(default_factory=dict, repr=False)
     _jobs: JobStore | None = field(default=None, repr=False)
     _uploads: UploadStore | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
+    def source_names(self) -> tuple[str, ...]:
+        """The browsed databases' names, the default source first."""
+        return tuple(name for name, _ in self.settings.sources)
+
+    @property
     def browse_engine(self) -> Engine:
-        """Engine of the browsed database, with the statement time limit applied."""
-        with self._lock:
-            if self._browse is None:
-                self._browse = make_engine(
-                    self.settings.database_url,
-                    statement_timeout_s=self.settings.statement_timeout_s,
-                    read_only=True,
-                )
-            return self._browse
+        """Engine of the default browsed database, with the statement time limit applied."""
+        return self.catalog.engine
 
     @property
     def catalog(self) -> Catalog:
-        """What the browsed database holds (reflected lazily, cached per process)."""
-        engine = self.browse_engine
+        """What the default browsed database holds (reflected lazily, cached per process)."""
+        return self.catalog_of(self.source_names[0])
+
+    def catalog_of(self, source: str) -> Catalog:
+        """The catalog of one source, on its own read-only engine with the time limit."""
+        urls = dict(self.settings.sources)
+        if source not in urls:
+            raise CatalogError(f"there is no data source {source!r}")
         with self._lock:
-            if self._catalog is None:
-                self._catalog = Catalog(
-                    engine, allow=self.settings.data_allow, deny=self.settings.data_deny
+            if source not in self._catalogs:
+                engine = make_engine(
+                    urls[source],
+                    statement_timeout_s=self.settings.statement_timeout_s,
+                    read_only=True,
                 )
-            return self._catalog
+                self._catalogs[source] = Catalog(
+                    engine,
+                    allow=self.settings.data_allow,
+                    deny=self.settings.data_deny,
+                    source=source,
+                    sources=self.source_names,
+                )
+            return self._catalogs[source]
+
+    def locate(self, key: str) -> tuple[Catalog, str]:
+        """The catalog and ``schema.table`` of a picker or link key (``[source:]schema.table``)."""
+        source, local = split_key(key, self.source_names)
+        return self.catalog_of(source or self.source_names[0]), local
 
     @property
     def upload_store(self) -> UploadStore:
@@ -99,10 +118,9 @@ class Deps:
     def dispose(self) -> None:
         """Close pooled connections (tests, shutdown)."""
         with self._lock:
-            if self._browse is not None:
-                self._browse.dispose()
-                self._browse = None
-                self._catalog = None
+            for catalog in self._catalogs.values():
+                catalog.engine.dispose()
+            self._catalogs.clear()
             if self._jobs is not None:
                 self._jobs.engine.dispose()
                 self._jobs = None

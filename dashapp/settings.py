@@ -158,14 +158,32 @@ def _parse_host(name: str, raw: str) -> str:
 
 
 def _parse_patterns(name: str, raw: str) -> tuple[str, ...]:
-    """Parse a comma-separated list of ``schema.table`` glob patterns."""
+    """Parse a comma-separated list of ``[source:]schema.table`` glob patterns."""
     items = tuple(p.strip() for p in raw.split(",") if p.strip())
     for item in items:
-        if not re.fullmatch(r"[^.\s]+\.[^\s]+", item):
+        if not re.fullmatch(rf"({SOURCE_NAME}:)?[^.\s]+\.[^\s]+", item):
             raise SettingsError(
-                f"{PREFIX}{name}: {item!r} is not a schema.table pattern (e.g. public.*)"
+                f"{PREFIX}{name}: {item!r} is not a [source:]schema.table pattern (e.g. public.*)"
             )
     return items
+
+
+# A data source's name (DASHAPP_DATABASES); links write it before the table: name:schema.table.
+SOURCE_NAME, DEFAULT_SOURCE = r"[A-Za-z][A-Za-z0-9_-]{0,31}", "default"
+
+
+def _parse_databases(name: str, raw: str) -> tuple[tuple[str, str], ...]:
+    """``name=url`` pairs, separated by spaces or by commas before the next ``name=``."""
+    pairs: dict[str, str] = {}
+    for item in filter(None, re.split(rf"\s+|,(?=\s*{SOURCE_NAME}=)", raw.strip())):
+        source, _, url = item.partition("=")
+        if not re.fullmatch(SOURCE_NAME, source) or not url or source in pairs:
+            raise SettingsError(
+                f"{PREFIX}{name}: {item!r} is not name=url with a new name (a letter, then"
+                " letters, digits, - or _), e.g. warehouse=postgresql://u@h/dw"
+            )
+        pairs[source] = _parse_db_url(f"{name} ({source})", url)
+    return tuple(pairs.items())
 
 
 Parser = Callable[[str, str], Any]
@@ -210,6 +228,13 @@ class Settings:
         "The database the Data page browses. `postgresql://` uses psycopg2.",
         "sqlite:///<data dir>/demo.sqlite",
     )
+    databases: tuple[tuple[str, str], ...] = setting(
+        (),
+        _parse_databases,
+        "More databases for the Data page: `name=url` pairs, comma separated; without "
+        "`DASHAPP_DATABASE_URL` the first is the default source.",
+        "(none)",
+    )
     state_url: str = setting(
         "",
         _parse_db_url,
@@ -253,7 +278,8 @@ class Settings:
     data_allow: tuple[str, ...] = setting(
         (),
         _parse_patterns,
-        "Comma-separated `schema.table` globs the Data page may show, e.g. `public.*`.",
+        "Comma-separated `schema.table` globs the Data page may show, e.g. `public.*`; "
+        "`name:schema.table` applies to one data source only.",
         "(all)",
     )
     data_deny: tuple[str, ...] = setting(
@@ -327,13 +353,31 @@ class Settings:
     )
 
     def __post_init__(self) -> None:
-        """Fill defaults that depend on the data directory."""
+        """Fill defaults that depend on the data directory; check the data sources."""
         data_dir = Path(self.data_dir).resolve()
         object.__setattr__(self, "data_dir", data_dir)
         if not self.database_url:
-            object.__setattr__(self, "database_url", f"sqlite:///{data_dir / 'demo.sqlite'}")
+            first = self.databases[0][1] if self.databases else f"sqlite:///{data_dir}/demo.sqlite"
+            object.__setattr__(self, "database_url", first)
         if not self.state_url:
             object.__setattr__(self, "state_url", f"sqlite:///{data_dir / 'state.sqlite'}")
+        names = [n for n, _ in self.sources]
+        if len(set(names)) != len(names):
+            raise SettingsError(
+                f"{PREFIX}DATABASES: {DEFAULT_SOURCE!r} names DATABASE_URL's source"
+            )
+        for pattern in (*self.data_allow, *self.data_deny):
+            source, sep, _ = pattern.partition(":")
+            if sep and "." not in source and source not in names:
+                raise SettingsError(f"{PREFIX}DATA_ALLOW/DENY: {pattern!r} names no data source")
+
+    @property
+    def sources(self) -> tuple[tuple[str, str], ...]:
+        """Every browsed database as ``(name, url)``, the default (``database_url``) first."""
+        listed = [pair for pair in self.databases if pair[1] == self.database_url]
+        if listed:
+            return (listed[0], *(p for p in self.databases if p is not listed[0]))
+        return ((DEFAULT_SOURCE, self.database_url), *self.databases)
 
     @property
     def user_hashes(self) -> dict[str, str]:
@@ -347,8 +391,8 @@ class Settings:
 
     @property
     def uses_demo_db(self) -> bool:
-        """Whether the browsed database is the built-in demo file."""
-        return self.database_url == f"sqlite:///{self.demo_db_path}"
+        """Whether a browsed database is the built-in demo file."""
+        return f"sqlite:///{self.demo_db_path}" in (url for _, url in self.sources)
 
     def with_overrides(self, **changes: Any) -> Settings:
         """Return a copy with some fields changed (tests, CLI flags)."""

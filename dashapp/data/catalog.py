@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fnmatch
 import threading
 import time
 from collections.abc import Sequence
@@ -32,6 +31,7 @@ from sqlalchemy.types import ARRAY, NullType, TypeEngine
 from dashapp.data.caches import Anchors, Statements
 from dashapp.data.driver_values import lenient_type, read_leniently
 from dashapp.data.json_values import ColumnShaper, column_shaper
+from dashapp.data.sources import is_visible, split_key
 
 # Column kinds: how a column is filtered, sorted and shown.
 TEXT, NUMBER, DATE, DATETIME, BOOL, JSONISH, BINARY = (
@@ -180,11 +180,18 @@ class Catalog:
         allow: Sequence[str] = (),
         deny: Sequence[str] = (),
         count_ttl_s: float = 60.0,
+        source: str = "default",
+        sources: Sequence[str] = (),
     ) -> None:
-        """Wrap ``engine``; ``allow``/``deny`` are glob patterns on ``schema.table``."""
+        """Wrap ``engine``; ``allow``/``deny`` are glob patterns on ``schema.table``.
+
+        ``source`` is this database's name among ``sources`` (all configured ones): a
+        pattern ``name:schema.table`` applies to that source only (``dashapp.data.sources``).
+        """
         self.engine = engine
         read_leniently(engine)
         self.allow, self.deny = tuple(allow), tuple(deny)
+        self.source, self.sources = source, tuple(sources)
         self.count_ttl_s = count_ttl_s
         self._tables: dict[str, tuple[float, TableInfo]] = {}
         self._counts: dict[tuple[str, str], tuple[float, int]] = {}
@@ -200,9 +207,20 @@ class Catalog:
 
     def visible(self, key: str) -> bool:
         """Whether settings allow browsing ``schema.table``."""
-        if self.allow and not any(fnmatch.fnmatchcase(key, p) for p in self.allow):
-            return False
-        return not any(fnmatch.fnmatchcase(key, p) for p in self.deny)
+        return is_visible(self.source, key, self.allow, self.deny)
+
+    def local_key(self, key: str) -> str:
+        """``schema.table`` of a key of this source (its ``source:`` prefix, if any, dropped).
+
+        A key of another source is refused (the tabular trainer, for one, reads the default
+        source only).
+        """
+        source, local = split_key(key, self.sources)
+        if source is not None and source != self.source:
+            raise CatalogError(
+                f"{key} is a table of the data source {source!r}; only {self.source!r} is read here"
+            )
+        return local
 
     def _schemas(self) -> list[str]:
         """Schemas the connected user may see (system schemas left out)."""
@@ -271,6 +289,7 @@ class Catalog:
         ``max_age_s``: read the table again if it was reflected longer ago than this (a page
         that opens a table passes a few seconds, so a column added since shows up).
         """
+        key = self.local_key(key)
         schema, name = parse_key(key)
         if not self.visible(key):
             raise CatalogError(f"table {key} is not available")
