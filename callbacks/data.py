@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import plotly.graph_objects as go
@@ -16,6 +18,8 @@ from components.ids import Data
 from dashapp.data.catalog import Catalog, CatalogError, DataUnavailable, TableEntry
 from dashapp.data.filters import GridRequestError
 from dashapp.data.grid_service import aggregate, fetch_block, fetch_row
+from dashapp.data.links import parse_query
+from dashapp.data.sources import qualify, split_key
 from dashapp.deps import Deps
 
 log = logging.getLogger(__name__)
@@ -23,6 +27,9 @@ EMPTY_BLOCK = {"rowData": [], "rowCount": 0}
 # Opening a table reads its columns again unless that was done this recently: a column
 # added since shows up on the next visit, and one page load reflects once.
 OPEN_REFLECT_MAX_AGE_S = 10.0
+# The page waits this long for the linked table's columns to put its grid in the first
+# response; past it (a slow or unreachable database) the page comes without, as before.
+LINKED_GRID_WAIT_S = 2.0
 
 
 def table_label(entry: TableEntry) -> str:
@@ -37,29 +44,50 @@ def table_label(entry: TableEntry) -> str:
 
 
 def load_tables(
-    catalog: Catalog, state: dict[str, Any]
-) -> tuple[list[dict[str, str]], str | None, str | None]:
-    """Picker options, the table to show first, and a warning for the banner (or None)."""
-    try:
-        entries = catalog.list_tables()
-    except DataUnavailable as exc:
-        return [], None, str(exc)
-    options = [{"label": table_label(e), "value": e.key} for e in entries]
-    keys = [e.key for e in entries]
-    wanted = state.get("table")
+    sources: Sequence[tuple[str, Catalog]], state: dict[str, Any]
+) -> tuple[list[dict[str, Any]], str | None, str | None]:
+    """Picker options (grouped by source when there are several), the table to show first,
+    and a warning for the banner (or None). The first source is the default one."""
+    names = [name for name, _ in sources]
+    options: list[dict[str, Any]] = []
     warnings = list(state.get("warnings", []))
+    failed = False
+    for name, catalog in sources:
+        try:
+            entries = catalog.list_tables()
+        except DataUnavailable as exc:
+            warnings.append(f"{name}: {exc}" if len(sources) > 1 else str(exc))
+            failed = True
+            continue
+        if len(sources) > 1:  # a heading per source (not selectable)
+            options.append({"label": f"▸ {name}", "value": f"{name}:", "disabled": True})
+        options += [
+            {"label": table_label(e), "value": qualify(name, e.key, names[0])}
+            | ({"search": f"{name} {e.key}"} if len(sources) > 1 else {})
+            for e in entries
+        ]
+    keys = [o["value"] for o in options if not o.get("disabled")]
+    wanted = state.get("table")
+    if wanted:
+        source, local = split_key(wanted, names)
+        wanted = qualify(source or names[0], local, names[0])
     if wanted and wanted not in keys:
-        warnings.append(f"There is no table {wanted!r} to show.")
+        warnings.append(f"There is no table {state.get('table')!r} to show.")
         wanted = None
-    if not keys:
+    if not keys and not failed:
         warnings.append("This database has no tables you may browse.")
     return options, wanted or (keys[0] if keys else None), " ".join(warnings) or None
 
 
 def show_table(
-    catalog: Catalog, key: str, state: dict[str, Any], *, deadline_ms: int = 40_000
+    catalog: Catalog,
+    key: str,
+    state: dict[str, Any],
+    *,
+    deadline_ms: int = 40_000,
+    table_key: str | None = None,
 ) -> dict[str, Any]:
-    """Everything that changes when a table is chosen."""
+    """Everything that changes when a table is chosen (``table_key``: as the picker has it)."""
     info = catalog.table(key, max_age_s=OPEN_REFLECT_MAX_AGE_S)
     names = [c.name for c in info.columns]
     chartable = [
@@ -68,12 +96,63 @@ def show_table(
         if c.kind in ("number", "date", "datetime", "text", "bool")
     ]
     return {
-        "grid": view.grid_frame(info, state, deadline_ms),
+        "grid": view.grid_frame(info, state, deadline_ms, table_key),
         "info": view.table_panel(info),
         "columns": [{"label": n, "value": n} for n in names],
         "visible": names,
         "chart_options": chartable,
     }
+
+
+def open_table(
+    deps: Deps, key: str, state: dict[str, Any], *, deadline_ms: int = 40_000
+) -> dict[str, Any]:
+    """``show_table`` for a picker or link key (``[source:]schema.table``)."""
+    catalog, local = deps.locate(key)
+    # The link's sort and filters are for the table it names, not for one picked later.
+    linked = {**state, "table": local if state.get("table") == key else None}
+    return show_table(catalog, local, linked, deadline_ms=deadline_ms, table_key=key)
+
+
+def linked_table(deps: Deps, state: dict[str, Any], wait_s: float) -> dict[str, Any] | None:
+    """``open_table`` of the link's table if it is ready within ``wait_s``, else None.
+
+    What is not ready in time goes on in the background (it fills the catalog's cache), and
+    the page then opens the table through the picker as it does without a link.
+    """
+    key, done = state.get("table"), []
+    if not key:
+        return None
+    deadline = view.block_deadline_ms(deps.settings.statement_timeout_s)
+
+    def work() -> None:
+        try:
+            done.append(open_table(deps, key, state, deadline_ms=deadline))
+        except (CatalogError, DataUnavailable):
+            pass  # the picker's callback says what is wrong with the link
+        except Exception:
+            log.exception("opening the linked table %s failed", key)
+
+    worker = threading.Thread(target=work, daemon=True)
+    worker.start()
+    worker.join(wait_s)
+    return done[0] if done else None
+
+
+def page_layout(deps: Deps, wait_s: float = LINKED_GRID_WAIT_S) -> Callable[..., Any]:
+    """The Data page's layout function: a linked table's grid comes with the page itself."""
+
+    def build(**query: str) -> Any:
+        return view.layout(linked_table(deps, parse_query(query), wait_s), **query)
+
+    return build
+
+
+def grid_table(request: Any) -> str:
+    """The table a block request is for (the grid's ``context``; "" when it names none)."""
+    context = request.get("context") if isinstance(request, dict) else None
+    table = context.get("table") if isinstance(context, dict) else None
+    return table if isinstance(table, str) else ""
 
 
 def status_line(request: dict[str, Any], rows: int, count: int, total: int) -> str:
@@ -189,8 +268,10 @@ def register(app: Dash, deps: Deps) -> None:
         Input(Data.STATE, "data"),
     )
     def _load(state: dict[str, Any]) -> tuple[Any, ...]:
-        options, value, warning = load_tables(deps.catalog, state or {})
-        return options, value, warning, bool(warning)
+        sources = [(name, deps.catalog_of(name)) for name in deps.source_names]
+        options, value, warning = load_tables(sources, state or {})
+        shown = value is not None and (state or {}).get("shown") == value  # came with the page
+        return options, no_update if shown else value, warning, bool(warning)
 
     @app.callback(
         Output(Data.GRID_BOX, "children"),
@@ -201,13 +282,14 @@ def register(app: Dash, deps: Deps) -> None:
         Output(Data.CHART_COLUMN, "value"),
         Input(Data.PICKER, "value"),
         State(Data.STATE, "data"),
+        prevent_initial_call=True,  # a linked table's grid comes with the page
     )
     def _show(key: str | None, state: dict[str, Any]) -> tuple[Any, ...]:
         if not key:
             raise PreventUpdate
         try:
             deadline = view.block_deadline_ms(deps.settings.statement_timeout_s)
-            out = show_table(deps.catalog, key, state or {}, deadline_ms=deadline)
+            out = open_table(deps, key, state or {}, deadline_ms=deadline)
         except (CatalogError, DataUnavailable) as exc:
             return dbc_alert(str(exc)), None, [], [], [], None
         return out["grid"], out["info"], out["columns"], out["visible"], out["chart_options"], None
@@ -218,14 +300,15 @@ def register(app: Dash, deps: Deps) -> None:
         Output(Data.GRID_ERROR, "children"),
         Output(Data.GRID_ERROR, "is_open"),
         Input(Data.GRID, "getRowsRequest"),
-        State(Data.PICKER, "value"),
+        # No state another callback computes (the picker's value): Dash would hold the
+        # block back until that callback is done. The table comes with the request.
         State(Data.QUICK, "value"),
         prevent_initial_call=True,
     )
-    def _rows(request: Any, key: str | None, quick: str | None) -> tuple[Any, ...]:
+    def _rows(request: Any, quick: str | None) -> tuple[Any, ...]:
         if request is None:  # a new grid announcing itself: no block asked for yet
             raise PreventUpdate
-        response, status, error = get_rows(deps.catalog, key, request, quick)
+        response, status, error = get_rows(*deps.locate(grid_table(request)), request, quick)
         return response, status, error, bool(error)
 
     @app.callback(
@@ -236,7 +319,7 @@ def register(app: Dash, deps: Deps) -> None:
         prevent_initial_call=True,
     )
     def _detail(rows: Any, key: str | None) -> tuple[Any, ...]:
-        return row_detail(deps.catalog, key, rows)
+        return row_detail(*deps.locate(key or ""), rows)
 
     @app.callback(
         Output(Data.CHART_BOX, "children"),
@@ -247,9 +330,8 @@ def register(app: Dash, deps: Deps) -> None:
     )
     def _chart(column: str | None, view_state: Any, key: str | None) -> tuple[Any, ...]:
         current = view_state if isinstance(view_state, dict) else {}
-        fig, note = chart(
-            deps.catalog, key, column, current.get("filterModel"), current.get("quick")
-        )
+        catalog, local = deps.locate(key or "")
+        fig, note = chart(catalog, local, column, current.get("filterModel"), current.get("quick"))
         return (None if fig is None else view.chart_graph(fig)), note
 
     # Browser-side: keep the URL shareable and the export link current, refresh on search,

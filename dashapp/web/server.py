@@ -28,7 +28,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from dashapp.deps import Deps
 from dashapp.identity import ANONYMOUS, Identity
 from dashapp.settings import Settings
-from dashapp.web import logs, routes, security, signin
+from dashapp.web import logs, routes, security, signin, static
 
 
 def load_secret_key(settings: Settings) -> str:
@@ -251,6 +251,8 @@ def install(server: Flask, deps: Deps, front: Frontend) -> None:
 
     server.add_url_rule(f"{prefix}healthz", "dashapp_healthz", healthz)
     routes.install(server, deps)
+    # Outermost: it sees the finished responses (headers included) of everything above.
+    server.wsgi_app = static.Compression(server.wsgi_app, prefix)  # type: ignore[method-assign]
 
 
 def request_limit(settings: Settings) -> int:
