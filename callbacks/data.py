@@ -348,6 +348,13 @@ def register(app: Dash, deps: Deps) -> None:
         prevent_initial_call=True,
     )
     app.clientside_callback(
+        ClientsideFunction(namespace="dashappData", function_name="excelLinks"),
+        Output(Data.EXPORT_EXCEL_CSV, "href"),
+        Output(Data.EXPORT_XLSX, "href"),
+        Input(Data.EXPORT, "href"),
+        prevent_initial_call=True,
+    )
+    app.clientside_callback(
         ClientsideFunction(namespace="dashappData", function_name="refreshOnSearch"),
         Output(Data.SINK, "data"),
         Input(Data.QUICK, "value"),

@@ -189,6 +189,46 @@ def table_panel(info: TableInfo) -> html.Div:
     )
 
 
+def export_buttons() -> dbc.ButtonGroup:
+    """CSV, and beside it a menu of the forms for Excel (links kept current by dashapp.js)."""
+    excel = [
+        dbc.DropdownMenuItem(
+            "CSV for Excel (UTF-8 with byte-order mark)",
+            id=Data.EXPORT_EXCEL_CSV,
+            href="#",
+            external_link=True,
+        ),
+        dbc.DropdownMenuItem(
+            "Excel workbook (.xlsx)", id=Data.EXPORT_XLSX, href="#", external_link=True
+        ),
+    ]
+    return dbc.ButtonGroup(
+        [
+            small_button(
+                "download",
+                "CSV",
+                id=Data.EXPORT,
+                href="#",
+                external_link=True,
+                color="secondary",
+                title="Download the filtered, sorted view as CSV",
+            ),
+            dbc.DropdownMenu(
+                excel,
+                label=[icon("file-earmark-spreadsheet", class_name="me-1"), "Excel"],
+                group=True,
+                size="sm",
+                # Outlined like the buttons beside it (without a colour the toggle is also
+                # "primary", whose background the outline class does not reset).
+                toggle_class_name="btn-outline-secondary",
+                toggle_style={"--bs-btn-bg": "transparent"},
+                align_end=True,
+            ),
+        ],
+        size="sm",
+    )
+
+
 def layout(shown: dict[str, Any] | None = None, /, **query: str) -> html.Div:
     """Build the Data page; ``query`` is the shared link's state.
 
@@ -285,15 +325,7 @@ def layout(shown: dict[str, Any] | None = None, /, **query: str) -> html.Div:
                             color="secondary",
                             title="Open the tabular trainer on this table and its column filters",
                         ),
-                        small_button(
-                            "download",
-                            "CSV",
-                            id=Data.EXPORT,
-                            href="#",
-                            external_link=True,
-                            color="secondary",
-                            title="Download the filtered, sorted view as CSV",
-                        ),
+                        export_buttons(),
                     ],
                     className="d-flex gap-2 justify-content-md-end text-nowrap",
                 ),
