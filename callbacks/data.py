@@ -24,8 +24,9 @@ from dashapp.deps import Deps
 
 log = logging.getLogger(__name__)
 EMPTY_BLOCK = {"rowData": [], "rowCount": 0}
-# Opening a table reads its columns again unless that was done this recently: a column
-# added since shows up on the next visit, and one page load reflects once.
+# Opening a table reads its columns again (in the background, the page opens with what was
+# read before) unless that was done this recently: a column added since shows up on the next
+# visit, one page load reflects once, and the first rows never wait on the catalog.
 OPEN_REFLECT_MAX_AGE_S = 10.0
 # The page waits this long for the linked table's columns to put its grid in the first
 # response; past it (a slow or unreachable database) the page comes without, as before.
@@ -88,7 +89,7 @@ def show_table(
     table_key: str | None = None,
 ) -> dict[str, Any]:
     """Everything that changes when a table is chosen (``table_key``: as the picker has it)."""
-    info = catalog.table(key, max_age_s=OPEN_REFLECT_MAX_AGE_S)
+    info = catalog.table(key, refresh_after_s=OPEN_REFLECT_MAX_AGE_S)
     names = [c.name for c in info.columns]
     chartable = [
         {"label": f"{c.name} ({c.kind})", "value": c.name}

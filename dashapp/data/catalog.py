@@ -198,6 +198,7 @@ class Catalog:
         self.anchors = Anchors()
         self.statements = Statements()
         self._listed: tuple[float, list[TableEntry]] | None = None
+        self._refreshing: set[str] = set()
         self._lock = threading.Lock()
 
     @property
@@ -283,11 +284,15 @@ class Catalog:
         except (SQLAlchemyError, CatalogError, DataUnavailable):
             return None
 
-    def table(self, key: str, *, max_age_s: float | None = None) -> TableInfo:
+    def table(
+        self, key: str, *, max_age_s: float | None = None, refresh_after_s: float | None = None
+    ) -> TableInfo:
         """Reflect ``schema.table`` (cached); CatalogError if unknown or not visible.
 
-        ``max_age_s``: read the table again if it was reflected longer ago than this (a page
-        that opens a table passes a few seconds, so a column added since shows up).
+        ``max_age_s``: read the table again if it was reflected longer ago than this.
+        ``refresh_after_s``: answer from the cache at once, and read the table again in the
+        background when the cached copy is older than this (a page that opens a table: a
+        column added since shows up, without the page waiting on the database's catalog).
         """
         key = self.local_key(key)
         schema, name = parse_key(key)
@@ -297,7 +302,14 @@ class Catalog:
             cached = self._tables.get(key)
         now = time.monotonic()
         if cached is not None and (max_age_s is None or now - cached[0] <= max_age_s):
+            if refresh_after_s is not None and now - cached[0] > refresh_after_s:
+                self._refresh_soon(key, schema, name)
             return cached[1]
+        return self._reflect_cached(key, schema, name)
+
+    def _reflect_cached(self, key: str, schema: str, name: str) -> TableInfo:
+        """Reflect a table and keep it (``table`` without the cache lookup)."""
+        now = time.monotonic()
         try:
             info = self._reflect(schema, name)
         except (DBAPIError, SQLAlchemyError) as exc:
@@ -305,6 +317,24 @@ class Catalog:
         with self._lock:
             self._tables[key] = (now, info)
         return info
+
+    def _refresh_soon(self, key: str, schema: str, name: str) -> None:
+        """Reflect a table again in a background thread (one at a time per table)."""
+        with self._lock:
+            if key in self._refreshing:
+                return
+            self._refreshing.add(key)
+
+        def refresh() -> None:
+            try:
+                self._reflect_cached(key, schema, name)
+            except (CatalogError, DataUnavailable):
+                pass  # the cached copy stays; the next use tries again
+            finally:
+                with self._lock:
+                    self._refreshing.discard(key)
+
+        threading.Thread(target=refresh, name=f"reflect {key}", daemon=True).start()
 
     def forget(self) -> None:
         """Drop what was read of the tables (after a query found one changed under it)."""
