@@ -83,7 +83,7 @@ def ensure_data(url: str, rows: int) -> None:
         load_postgresql(url, DemoSizes(events=rows), echo=print)
 
 
-def wsgi_caller(app: Any, path: str, body: bytes) -> Any:
+def wsgi_caller(app: Any, path: str, body: bytes, **headers: str) -> Any:
     """A function that runs one POST through the app's WSGI stack in this process.
 
     This is the server's own time for a request: no HTTP client, no socket, no test-client
@@ -92,7 +92,7 @@ def wsgi_caller(app: Any, path: str, body: bytes) -> Any:
     from werkzeug.test import EnvironBuilder
 
     environ = EnvironBuilder(
-        path=path, method="POST", data=body, content_type="application/json"
+        path=path, method="POST", data=body, content_type="application/json", headers=headers
     ).get_environ()
     wsgi = app.server.wsgi_app
 
@@ -157,8 +157,9 @@ def block_figures(url: str, repeat: int, rows: int) -> None:
         catalog = deps_of(app).catalog
         info = catalog.table("public.events")
 
-        def block_call(request: dict[str, Any]) -> tuple[Any, float]:
-            """The request as a callable, and the time of its first (cold) run."""
+        def block_call(request: dict[str, Any]) -> tuple[Any, float, Any]:
+            """The request as a callable, the time of its first (cold) run, and the request
+            as a browser sends it (taking gzip) as a callable."""
             body = build_payload(
                 deps,
                 "data-grid.getRowsResponse",
@@ -169,12 +170,15 @@ def block_figures(url: str, repeat: int, rows: int) -> None:
                 },
             )
             call = wsgi_caller(app, "/_dash-update-component", json.dumps(body).encode())
+            gzipped = wsgi_caller(
+                app, "/_dash-update-component", json.dumps(body).encode(), Accept_Encoding="gzip"
+            )
             size = request["endRow"] - request["startRow"]
             t0 = time.perf_counter()
             grid = json.loads(call())["response"]["data-grid"]
             first = (time.perf_counter() - t0) * 1000
             assert len(grid["getRowsResponse"]["rowData"]) == size, "short block"
-            return call, first
+            return call, first, gzipped
 
         # The same app and request hooks, a callback that returns at once (no row selected):
         # what any Dash request costs here before it does any work.
@@ -220,7 +224,9 @@ def block_figures(url: str, repeat: int, rows: int) -> None:
         ping = timed(checkout, repeat * 3)
         for label, fm in (("sorted by occurred_at", {}), ("+ filter event_type = login", LOGIN)):
             req = {"startRow": 0, "endRow": 100, "sortModel": SORTED, "filterModel": fm}
-            server = timed(block_call(req)[0], repeat)
+            call, _, gzipped = block_call(req)
+            server = timed(call, repeat)
+            with_gzip = timed(gzipped, repeat)
             layer = timed(lambda req=req: fetch_block(catalog, "public.events", req), repeat)
             bare = timed(bare_call(req), repeat)
             plain = timed(plain_call, repeat)
@@ -229,7 +235,8 @@ def block_figures(url: str, repeat: int, rows: int) -> None:
             print(
                 f"     server {server:.2f} ms = bare SQL {bare:.2f} + pre-ping {ping:.2f}"
                 f" + rest of data layer {layer - bare - ping:.2f}"
-                f" + Dash request {server - layer:.2f} (empty one: {idle:.2f})"
+                f" + Dash request {server - layer:.2f} (empty one: {idle:.2f});"
+                f" gzipped as a browser asks: {with_gzip:.2f}"
             )
             print(
                 f"     ratio server/bare {server / bare:.2f}  (old target <= 1.5, retired); data layer/bare"
@@ -250,7 +257,7 @@ def block_figures(url: str, repeat: int, rows: int) -> None:
         print("\n2. block latency by depth (sorted by occurred_at, 100 rows, whole Dash request)")
         for start, target in ((0, 50), (rows // 2, 100)):
             req = {"startRow": start, "endRow": start + 100, "sortModel": SORTED, "filterModel": {}}
-            call, first = block_call(req)
+            call, first, _ = block_call(req)
             times = []
             for _ in range(max(5, repeat // 10)):
                 t0 = time.perf_counter()
@@ -400,11 +407,21 @@ def request_name(req: Any, base: str) -> str:
     return path if len(path) < 70 else path[:67] + "..."
 
 
-def visit(browser: Any, base: str, path: str, ready: str, *, plain: bool = False) -> dict[str, Any]:
+# A remote office on a VPN: 40 ms each way on top of loopback, 20 Mbit/s down, 5 up.
+VPN = {"offline": False, "latency": 80, "downloadThroughput": 20e6 / 8, "uploadThroughput": 5e6 / 8}
+
+
+def visit(
+    browser: Any, base: str, path: str, ready: str, *, plain: bool = False, vpn: bool = False
+) -> dict[str, Any]:
     """One visit with a fresh browser profile: time to ``ready``, requests, bytes received."""
     headers = {"Accept-Encoding": "identity"} if plain else None
     ctx = browser.new_context(extra_http_headers=headers)
     page = ctx.new_page()
+    if vpn:
+        cdp = ctx.new_cdp_session(page)
+        cdp.send("Network.enable")
+        cdp.send("Network.emulateNetworkConditions", VPN)
     finished: list[Any] = []
     page.on("requestfinished", lambda req: finished.append(req))
     t0 = time.perf_counter()
@@ -477,6 +494,10 @@ def browser_figure(url: str, visits: int) -> None:
                 home.append(visit(browser, base, "/", CARDS))
                 data.append(visit(browser, base, data_path, FIRST_ROW))
             plain = visit(browser, base, data_path, FIRST_ROW, plain=True)
+            vpn_home, vpn_data = [], []
+            for _ in range(3):
+                vpn_home.append(visit(browser, base, "/", CARDS, vpn=True)["ms"])
+                vpn_data.append(visit(browser, base, data_path, FIRST_ROW, vpn=True)["ms"])
             browser.close()
         h = p50([v["ms"] for v in home])
         d = p50([v["ms"] for v in data])
@@ -495,6 +516,11 @@ def browser_figure(url: str, visits: int) -> None:
             f"   bytes received for the visit {got / 1e6:.2f} MB; with compression refused"
             f" {plain['bytes'] / 1e6:.2f} MB; ratio {got / plain['bytes']:.2f}"
             f" (target <= 0.40 of the 4.2 MB the issue measured: {got / 4.2e6:.2f})"
+        )
+        vh, vd = p50(vpn_home), p50(vpn_data)
+        print(
+            "   the same on a link like a VPN's (80 ms round trip, 20 Mbit/s down), median of 3:"
+            f" home {vh:.0f} ms, data {vd:.0f} ms, ratio {vd / vh:.2f}"
         )
     finally:
         proc.terminate()

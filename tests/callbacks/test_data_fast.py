@@ -58,6 +58,28 @@ def test_cf001_a_linked_table_comes_with_the_first_response(client) -> None:
     assert find(layout, Data.COLUMNS)["props"]["value"][0] == "id"
 
 
+def test_cf011_under_a_url_prefix(tmp_path: Path) -> None:
+    app = create_app(
+        Settings(data_dir=tmp_path / "data", demo_rows=5_000, url_prefix="/tools/dashapp/")
+    )
+    client = app.server.test_client()
+    page = "http://localhost/tools/dashapp/data?table=main.users"
+    layout = client.get("/tools/dashapp/_dash-layout", headers={"Referer": page}).get_json()
+    assert find(layout, Data.GRID) is not None
+    location = find(layout, "_pages_location")["props"]
+    assert (location["pathname"], location["search"]) == (
+        "/tools/dashapp/data",
+        "?table=main.users",
+    )
+    # A page of the same host outside the prefix is not one of ours.
+    other = "http://localhost/data?table=main.users"
+    layout = client.get("/tools/dashapp/_dash-layout", headers={"Referer": other}).get_json()
+    assert find(layout, Data.GRID) is None
+    html = client.get("/tools/dashapp/data").get_data(as_text=True)
+    assert "/tools/dashapp/_dash-component-suites/dash_ag_grid/async-community.v" in html
+    deps_of(app).dispose()
+
+
 @pytest.mark.parametrize(
     ("page", "host"),
     [
