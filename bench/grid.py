@@ -26,21 +26,17 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
-import threading
 import time
-import urllib.parse
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from export_memory import export_figure, start_server  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
 from dashapp.app import deps_of  # noqa: E402
@@ -270,263 +266,6 @@ def block_figures(url: str, repeat: int, rows: int) -> None:
         raw.close()
 
 
-def rss_kb(pid: int) -> int:
-    """Resident memory of a process, in kB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0
-
-
-def start_server(
-    url: str, port: int, workers: int = 1, **extra: str
-) -> tuple[subprocess.Popen[bytes], str]:
-    """The app under gunicorn on loopback (``url`` empty: the demo database)."""
-    data = tempfile.mkdtemp()
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("DASHAPP_")},
-        "DASHAPP_DATABASE_URL": url,
-        "DASHAPP_DATA_DIR": data,
-        "DASHAPP_PORT": str(port),
-        "DASHAPP_WORKERS": str(workers),
-        "DASHAPP_LOG_LEVEL": "warning",
-        "DASHAPP_STATEMENT_TIMEOUT_S": "120",
-        **extra,
-    }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "dashapp.cli", "run"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(200):
-        try:
-            urllib.request.urlopen(base + "/healthz", timeout=2)
-            return proc, base
-        except Exception:
-            time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError("gunicorn did not start")
-
-
-def worker_pids(master: int) -> list[int]:
-    """The gunicorn workers of a master process."""
-    out = subprocess.run(["pgrep", "-P", str(master)], capture_output=True, text=True)
-    return [int(p) for p in out.stdout.split()]
-
-
-def count_xlsx_rows(path: Path) -> tuple[int, int]:
-    """Data rows and sheets of a workbook, reading its sheets as streams."""
-    import zipfile
-
-    rows = 0
-    with zipfile.ZipFile(path) as book:
-        sheets = [n for n in book.namelist() if n.startswith("xl/worksheets/")]
-        for name in sheets:
-            with book.open(name) as part:
-                tail = b""
-                while chunk := part.read(1 << 20):
-                    rows += (tail + chunk).count(b"</row>") - tail.count(b"</row>")
-                    tail = chunk[-8:]
-    return rows - len(sheets), len(sheets)  # less each sheet's header row
-
-
-def export_figure(url: str, kind: str, rows: int) -> None:
-    """Figure 3: peak worker memory above idle while streaming ``rows`` rows as CSV or XLSX."""
-    proc, base = start_server(url, 8791)
-    try:
-        # gunicorn execs from our CLI, so its master is proc.pid; the one child is the worker.
-        pid = worker_pids(proc.pid)[0]
-        urllib.request.urlopen(base + "/data").read()
-        idle = rss_kb(pid)
-        peak = [idle]
-        done = threading.Event()
-
-        def sample() -> None:
-            while not done.is_set():
-                peak.append(rss_kb(pid))
-                time.sleep(0.02)
-
-        threading.Thread(target=sample, daemon=True).start()
-        flt = {"id": {"filterType": "number", "type": "lessThanOrEqual", "filter": rows}}
-        query = urllib.parse.urlencode(
-            {
-                "table": "public.events",
-                "filter": json.dumps(flt),
-                "sort": json.dumps([{"colId": "id", "sort": "asc"}]),
-            }
-        )
-        t0 = time.perf_counter()
-        size = lines = 0
-        with (
-            tempfile.NamedTemporaryFile(suffix="." + kind) as out,
-            urllib.request.urlopen(f"{base}/export.{kind}?{query}", timeout=1800) as resp,
-        ):
-            while chunk := resp.read(1 << 16):
-                size += len(chunk)
-                lines += chunk.count(b"\n")
-                if kind == "xlsx":
-                    out.write(chunk)
-            secs = time.perf_counter() - t0
-            done.set()
-            out.flush()
-            got, sheets = count_xlsx_rows(Path(out.name)) if kind == "xlsx" else (lines - 1, 1)
-        extra_mb = (max(peak) - idle) / 1024
-        print(f"\n3. {kind.upper()} export of {rows:,} rows through gunicorn")
-        print(f"   {got:,} rows ({sheets} sheet(s)), {size / 1e6:.0f} MB in {secs:.1f} s")
-        print(
-            f"   worker RSS idle {idle / 1024:.0f} MB, peak +{extra_mb:.1f} MB above idle"
-            f" (target <= 100 MB); ratio to file size {extra_mb / (size / 2**20):.2f}"
-        )
-    finally:
-        proc.terminate()
-        proc.wait(30)
-
-
-# A row of data drawn (not AG Grid's loading row, not a cell still being filled).
-FIRST_ROW = (
-    "() => [...document.querySelectorAll('.ag-row:not(.ag-row-loading) .ag-cell')]"
-    ".some(c => c.textContent.trim() !== '' && c.offsetParent !== null)"
-)
-CARDS = "() => !!document.querySelector('#home-cards .card')?.offsetParent"
-
-
-def request_name(req: Any, base: str) -> str:
-    """A short name for a request in the chain."""
-    if "_dash-update-component" in req.url:
-        try:
-            out = json.loads(req.post_data or "{}").get("output", "")
-        except ValueError:
-            out = ""
-        first = out.strip(".").split("...")[0]
-        block = " (block)" if '"startRow"' in (req.post_data or "") else ""
-        return f"callback {first}{block}"
-    path = req.url.replace(base, "")
-    return path if len(path) < 70 else path[:67] + "..."
-
-
-# A remote office on a VPN: 40 ms each way on top of loopback, 20 Mbit/s down, 5 up.
-VPN = {"offline": False, "latency": 80, "downloadThroughput": 20e6 / 8, "uploadThroughput": 5e6 / 8}
-
-
-def visit(
-    browser: Any, base: str, path: str, ready: str, *, plain: bool = False, vpn: bool = False
-) -> dict[str, Any]:
-    """One visit with a fresh browser profile: time to ``ready``, requests, bytes received."""
-    headers = {"Accept-Encoding": "identity"} if plain else None
-    ctx = browser.new_context(extra_http_headers=headers)
-    page = ctx.new_page()
-    if vpn:
-        cdp = ctx.new_cdp_session(page)
-        cdp.send("Network.enable")
-        cdp.send("Network.emulateNetworkConditions", VPN)
-    finished: list[Any] = []
-    page.on("requestfinished", lambda req: finished.append(req))
-    t0 = time.perf_counter()
-    page.goto(base + path)
-    page.wait_for_function(ready, polling="raf", timeout=120_000)
-    elapsed = (time.perf_counter() - t0) * 1000
-    page.wait_for_load_state("networkidle")
-    got = 0
-    spans = []
-    for req in finished:
-        sizes = req.sizes()
-        got += sizes["responseBodySize"] + sizes["responseHeadersSize"]
-        timing = req.timing
-        if timing["responseEnd"] >= 0:
-            spans.append((timing["startTime"], timing["startTime"] + timing["responseEnd"], req))
-    ctx.close()
-    return {"ms": elapsed, "bytes": got, "spans": spans}
-
-
-# What a block request can wait on: the page, its scripts and styles, Dash's requests. Fonts
-# and images never hold a grid back.
-GATING = ("document", "script", "stylesheet", "fetch", "xhr")
-
-
-def request_chain(spans: list[tuple[float, float, Any]], base: str) -> list[str]:
-    """From the navigation to the first block's answer: each request after the last response
-    (of a kind that can gate it) that arrived before it left, and the time between them (the
-    browser's own work: evaluating scripts, rendering, the grid setting itself up)."""
-    blocks = [s for s in spans if "(block)" in request_name(s[2], base)]
-    if not blocks:
-        return ["(no block request seen)"]
-    t0 = min(s[0] for s in spans)
-    step = min(blocks, key=lambda s: s[0])
-    chain = [step]
-    while True:
-        before = [
-            s
-            for s in spans
-            if s[1] <= step[0] + 1 and s is not step and s[2].resource_type in GATING
-        ]
-        if not before:
-            break
-        step = max(before, key=lambda s: s[1])
-        chain.append(step)
-    lines, previous_end = [], None
-    for start, end, req in reversed(chain):
-        gap = "" if previous_end is None else f"  (+{start - previous_end:.0f} ms before it left)"
-        lines.append(f"{start - t0:7.0f} – {end - t0:5.0f} ms  {request_name(req, base)}{gap}")
-        previous_end = end
-    return lines
-
-
-def browser_figure(url: str, visits: int) -> None:
-    """Figure 4: first row on /data?table=public.events vs the home page's cards; chain; bytes."""
-    from playwright.sync_api import sync_playwright
-
-    proc, base = start_server(url, 8792, workers=2)
-    data_path = "/data?table=public.events"
-    try:
-        with sync_playwright() as pw:
-            from tests.conftest import CHROMIUM_ARGS
-
-            browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-            # Warm the server: every worker compresses the files once, reflects, counts.
-            for _ in range(3):
-                visit(browser, base, data_path, FIRST_ROW)
-                visit(browser, base, "/", CARDS)
-            home, data = [], []
-            for _ in range(visits):  # interleaved, so both see the same machine load
-                home.append(visit(browser, base, "/", CARDS))
-                data.append(visit(browser, base, data_path, FIRST_ROW))
-            plain = visit(browser, base, data_path, FIRST_ROW, plain=True)
-            vpn_home, vpn_data = [], []
-            for _ in range(3):
-                vpn_home.append(visit(browser, base, "/", CARDS, vpn=True)["ms"])
-                vpn_data.append(visit(browser, base, data_path, FIRST_ROW, vpn=True)["ms"])
-            browser.close()
-        h = p50([v["ms"] for v in home])
-        d = p50([v["ms"] for v in data])
-        print(f"\n4. headless Chromium, a fresh browser profile per visit, median of {visits}")
-        print(f"   home page, cards shown                 {h:7.0f} ms (baseline)")
-        print(f"   {data_path}, first row  {d:7.0f} ms  ratio {d / h:.2f}  (target <= 1.2)")
-        print(f"   (all visits: home {[round(v['ms']) for v in home]},")
-        print(f"                data {[round(v['ms']) for v in data]})")
-        median_visit = sorted(data, key=lambda v: v["ms"])[len(data) // 2]
-        chain = request_chain(median_visit["spans"], base)
-        print(f"   sequential requests to the first block's answer ({len(chain)}), median visit:")
-        for line in chain:
-            print(f"     {line}")
-        got = p50([v["bytes"] for v in data])
-        print(
-            f"   bytes received for the visit {got / 1e6:.2f} MB; with compression refused"
-            f" {plain['bytes'] / 1e6:.2f} MB; ratio {got / plain['bytes']:.2f}"
-            f" (target <= 0.40 of the 4.2 MB the issue measured: {got / 4.2e6:.2f})"
-        )
-        vh, vd = p50(vpn_home), p50(vpn_data)
-        print(
-            "   the same on a link like a VPN's (80 ms round trip, 20 Mbit/s down), median of 3:"
-            f" home {vh:.0f} ms, data {vd:.0f} ms, ratio {vd / vh:.2f}"
-        )
-    finally:
-        proc.terminate()
-        proc.wait(30)
-
-
 def main() -> None:
     """Run every figure."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -544,7 +283,14 @@ def main() -> None:
         for kind in ("csv", "xlsx"):
             export_figure(args.url, kind, min(args.rows, 1_000_000))
     if 4 in figures:
-        browser_figure(args.url, args.visits)
+        from first_rows import browser_figure
+
+        proc, base = start_server(args.url, workers=2)
+        try:
+            browser_figure(base, args.visits)
+        finally:
+            proc.terminate()
+            proc.wait(30)
 
 
 if __name__ == "__main__":
