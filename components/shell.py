@@ -100,13 +100,21 @@ def sign_out(token: str) -> html.Form:
     )
 
 
-def layout(who: Identity = ANONYMOUS_USER, sign_out_token: str | None = None) -> html.Div:
-    """Build the app shell for ``who`` (called on every page load)."""
+def layout(
+    who: Identity = ANONYMOUS_USER, sign_out_token: str | None = None, page: Any = None
+) -> html.Div:
+    """Build the app shell for ``who`` (called on every page load).
+
+    ``page``: a page container with the page already in it (``components.first_page``).
+    """
     return html.Div(
         [
             navbar(who, sign_out_token),
             dbc.Container(
-                dash.page_container, id=Shell.PAGE, fluid=True, className="py-4 px-3 app-page"
+                page or dash.page_container,
+                id=Shell.PAGE,
+                fluid=True,
+                className="py-4 px-3 app-page",
             ),
         ]
     )
