@@ -179,6 +179,16 @@
           path.replace(/\/data\/?$/, "/training") + "?" + train.toString()
         ];
       },
+      // The Excel forms of the export link: the same view, with a byte-order mark or as .xlsx.
+      excelLinks: function (csvHref) {
+        if (!csvHref || csvHref === "#") return [window.dash_clientside.no_update, window.dash_clientside.no_update];
+        var parts = csvHref.split("?");
+        var query = parts.length > 1 ? "?" + parts.slice(1).join("?") : "";
+        return [
+          parts[0] + query + (query ? "&" : "?") + "bom=1",
+          parts[0].replace(/export\.csv$/, "export.xlsx") + query
+        ];
+      },
       refreshOnSearch: function (quick, gridId) {
         withApi(gridId, function (api) { api.purgeInfiniteCache(); });
         return window.dash_clientside.no_update;

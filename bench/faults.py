@@ -149,8 +149,11 @@ def frozen_database(seconds: float) -> None:
                     deps,
                     f"{Data.GRID}.getRowsResponse",
                     {
-                        f"{Data.GRID}.getRowsRequest": {"startRow": start, "endRow": start + 100},
-                        f"{Data.PICKER}.value": "public.items",
+                        f"{Data.GRID}.getRowsRequest": {
+                            "startRow": start,
+                            "endRow": start + 100,
+                            "context": {"table": "public.items"},
+                        },
                         f"{Data.QUICK}.value": "",
                     },
                 )

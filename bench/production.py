@@ -153,8 +153,7 @@ def main() -> None:
             deps,
             "data-grid.getRowsResponse",
             {
-                "data-grid.getRowsRequest": {},
-                "data-picker.value": "main.events",
+                "data-grid.getRowsRequest": {"context": {"table": "main.events"}},
                 "data-quick.value": "",
             },
         )

@@ -47,8 +47,7 @@ def grid_payload(made: Cluster) -> str:
         deps,
         "data-grid.getRowsResponse",
         {
-            "data-grid.getRowsRequest": {},
-            "data-picker.value": "public.events",
+            "data-grid.getRowsRequest": {"context": {"table": "public.events"}},
             "data-quick.value": "",
         },
     )

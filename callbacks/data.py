@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 import plotly.graph_objects as go
@@ -10,23 +11,23 @@ from dash import ClientsideFunction, Dash, Input, Output, State, html, no_update
 from dash.exceptions import PreventUpdate
 
 from callbacks import data_explore, data_views
+from callbacks.data_open import grid_explore, grid_table, open_table
 from components import data as view
 from components.common import message
 from components.common import style_figure as common_style
+from components.data_grid import block_deadline_ms
 from components.ids import Data
 from dashapp.data.catalog import Catalog, CatalogError, DataUnavailable, TableEntry
 from dashapp.data.filters import GridRequestError
 from dashapp.data.grid_service import aggregate, fetch_block, fetch_row
 from dashapp.data.grouping import fetch_groups
 from dashapp.data.links import merge_filters
-from dashapp.data.view_state import as_view, from_link
+from dashapp.data.sources import qualify, split_key
+from dashapp.data.view_state import as_view
 from dashapp.deps import Deps
 
 log = logging.getLogger(__name__)
 EMPTY_BLOCK = {"rowData": [], "rowCount": 0}
-# Opening a table reads its columns again unless that was done this recently: a column
-# added since shows up on the next visit, and one page load reflects once.
-OPEN_REFLECT_MAX_AGE_S = 10.0
 
 
 def table_label(entry: TableEntry) -> str:
@@ -41,59 +42,39 @@ def table_label(entry: TableEntry) -> str:
 
 
 def load_tables(
-    catalog: Catalog, state: dict[str, Any]
-) -> tuple[list[dict[str, str]], str | None, str | None]:
-    """Picker options, the table to show first, and a warning for the banner (or None)."""
-    try:
-        entries = catalog.list_tables()
-    except DataUnavailable as exc:
-        return [], None, str(exc)
-    options = [{"label": table_label(e), "value": e.key} for e in entries]
-    keys = [e.key for e in entries]
-    wanted = state.get("table")
+    sources: Sequence[tuple[str, Catalog]], state: dict[str, Any]
+) -> tuple[list[dict[str, Any]], str | None, str | None]:
+    """Picker options (grouped by source when there are several), the table to show first,
+    and a warning for the banner (or None). The first source is the default one."""
+    names = [name for name, _ in sources]
+    options: list[dict[str, Any]] = []
     warnings = list(state.get("warnings", []))
+    failed = False
+    for name, catalog in sources:
+        try:
+            entries = catalog.list_tables()
+        except DataUnavailable as exc:
+            warnings.append(f"{name}: {exc}" if len(sources) > 1 else str(exc))
+            failed = True
+            continue
+        if len(sources) > 1:  # a heading per source (not selectable)
+            options.append({"label": f"▸ {name}", "value": f"{name}:", "disabled": True})
+        options += [
+            {"label": table_label(e), "value": qualify(name, e.key, names[0])}
+            | ({"search": f"{name} {e.key}"} if len(sources) > 1 else {})
+            for e in entries
+        ]
+    keys = [o["value"] for o in options if not o.get("disabled")]
+    wanted = state.get("table")
+    if wanted:
+        source, local = split_key(wanted, names)
+        wanted = qualify(source or names[0], local, names[0])
     if wanted and wanted not in keys:
-        warnings.append(f"There is no table {wanted!r} to show.")
+        warnings.append(f"There is no table {state.get('table')!r} to show.")
         wanted = None
-    if not keys:
+    if not keys and not failed:
         warnings.append("This database has no tables you may browse.")
     return options, wanted or (keys[0] if keys else None), " ".join(warnings) or None
-
-
-def show_table(
-    catalog: Catalog,
-    key: str,
-    state: dict[str, Any],
-    *,
-    deadline_ms: int = 40_000,
-    timeout_s: float = 10.0,
-) -> dict[str, Any]:
-    """Everything that changes when a table is chosen (with the link's view, if of this table)."""
-    info = catalog.table(key, max_age_s=OPEN_REFLECT_MAX_AGE_S)
-    names = [c.name for c in info.columns]
-    chartable = [
-        {"label": f"{c.name} ({c.kind})", "value": c.name}
-        for c in info.columns
-        if c.kind in ("number", "date", "datetime", "text", "bool")
-    ]
-    linked = from_link(state, key)
-    if linked["columns"] is not None:
-        shown = [n for n in names if n in linked["columns"]]
-        linked["columns"] = shown if len(shown) < len(names) else None
-    grid, explore, note = data_explore.grid_for(info, linked, deadline_ms)
-    chart = linked["chart"] if linked["chart"] in {o["value"] for o in chartable} else None
-    status = data_explore.progress_text(info, explore, timeout_s) if explore["group"] else None
-    return {
-        "grid": grid,
-        "info": view.table_panel(info),
-        "columns": [{"label": n, "value": n} for n in names],
-        "visible": linked["columns"] if linked["columns"] is not None else names,
-        "chart_options": chartable,
-        "chart": chart,
-        "explore": explore,
-        "note": note,
-        "status": status,
-    }
 
 
 def status_line(request: dict[str, Any], rows: int, count: int, total: int) -> str:
@@ -121,7 +102,7 @@ def get_rows(
 ) -> tuple[dict[str, Any], str, str | None]:
     """Answer one block request: response, status line, and an error for the banner.
 
-    ``explore``: the set filters and grouping beside the grid's own models (EXPLORE store).
+    ``explore``: the set filters and grouping beside the grid's own models (its context).
     """
     if not key or not isinstance(request, dict):
         return EMPTY_BLOCK, "", None
@@ -232,8 +213,10 @@ def register(app: Dash, deps: Deps) -> None:
         Input(Data.STATE, "data"),
     )
     def _load(state: dict[str, Any]) -> tuple[Any, ...]:
-        options, value, warning = load_tables(deps.catalog, state or {})
-        return options, value, warning, bool(warning)
+        sources = [(name, deps.catalog_of(name)) for name in deps.source_names]
+        options, value, warning = load_tables(sources, state or {})
+        shown = value is not None and (state or {}).get("shown") == value  # came with the page
+        return options, no_update if shown else value, warning, bool(warning)
 
     @app.callback(
         Output(Data.GRID_BOX, "children"),
@@ -248,20 +231,14 @@ def register(app: Dash, deps: Deps) -> None:
         Output(Data.STATUS, "children", allow_duplicate=True),
         Input(Data.PICKER, "value"),
         State(Data.STATE, "data"),
-        prevent_initial_call="initial_duplicate",
+        prevent_initial_call=True,  # a linked table's grid comes with the page
     )
     def _show(key: str | None, state: dict[str, Any]) -> tuple[Any, ...]:
         if not key:
             raise PreventUpdate
         try:
-            deadline = view.block_deadline_ms(deps.settings.statement_timeout_s)
-            out = show_table(
-                deps.catalog,
-                key,
-                state or {},
-                deadline_ms=deadline,
-                timeout_s=deps.settings.statement_timeout_s,
-            )
+            deadline = block_deadline_ms(deps.settings.statement_timeout_s)
+            out = open_table(deps, key, state or {}, deadline_ms=deadline)
         except (CatalogError, DataUnavailable) as exc:
             return dbc_alert(str(exc)), None, [], [], [], None, None, no_update, no_update, ""
         return (
@@ -283,15 +260,17 @@ def register(app: Dash, deps: Deps) -> None:
         Output(Data.GRID_ERROR, "children"),
         Output(Data.GRID_ERROR, "is_open"),
         Input(Data.GRID, "getRowsRequest"),
-        State(Data.PICKER, "value"),
+        # No state another callback computes (the picker's value, the EXPLORE store): Dash
+        # would hold the block back until that callback is done. The table, set filters
+        # and grouping come with the request (the grid's context, ``data_grid.grid_context``).
         State(Data.QUICK, "value"),
-        State(Data.EXPLORE, "data"),
         prevent_initial_call=True,
     )
-    def _rows(request: Any, key: str | None, quick: str | None, explore: Any) -> tuple[Any, ...]:
+    def _rows(request: Any, quick: str | None) -> tuple[Any, ...]:
         if request is None:  # a new grid announcing itself: no block asked for yet
             raise PreventUpdate
-        response, status, error = get_rows(deps.catalog, key, request, quick, explore)
+        catalog, local = deps.locate(grid_table(request))
+        response, status, error = get_rows(catalog, local, request, quick, grid_explore(request))
         return response, status, error, bool(error)
 
     @app.callback(
@@ -305,7 +284,7 @@ def register(app: Dash, deps: Deps) -> None:
     def _detail(rows: Any, key: str | None, explore: Any) -> tuple[Any, ...]:
         if isinstance(explore, dict) and explore.get("group"):
             raise PreventUpdate  # a group's row opens its rows instead (data_explore)
-        return row_detail(deps.catalog, key, rows)
+        return row_detail(*deps.locate(key or ""), rows)
 
     @app.callback(
         Output(Data.CHART_BOX, "children"),
@@ -320,7 +299,8 @@ def register(app: Dash, deps: Deps) -> None:
             model = merge_filters(current["filter"], current["sets"])
         except GridRequestError as exc:
             return None, str(exc)
-        fig, note = chart(deps.catalog, key, column, model, current["quick"])
+        catalog, local = deps.locate(key or "")
+        fig, note = chart(catalog, local, column, model, current["quick"])
         return (None if fig is None else view.chart_graph(fig)), note
 
     # Browser-side: keep the URL shareable and the export link current, refresh on search,
@@ -338,6 +318,13 @@ def register(app: Dash, deps: Deps) -> None:
         State(Data.QUICK, "value"),
         State(Data.VIEW, "data"),
         State(Data.COLUMNS, "options"),
+        prevent_initial_call=True,
+    )
+    app.clientside_callback(
+        ClientsideFunction(namespace="dashappData", function_name="excelLinks"),
+        Output(Data.EXPORT_EXCEL_CSV, "href"),
+        Output(Data.EXPORT_XLSX, "href"),
+        Input(Data.EXPORT, "href"),
         prevent_initial_call=True,
     )
     app.clientside_callback(

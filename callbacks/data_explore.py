@@ -2,8 +2,12 @@
 
 Every action that changes the view (apply a set filter, group, remove a chip, open a
 group) computes the new view with ``dashapp.data.view_state``, checks it against the table,
-and rebuilds the grid from it: the grid, the ``EXPLORE`` store its block requests read
-(set filters, grouping) and the search box change together in one response.
+and rebuilds the grid from it: the grid (whose block requests carry the set filters and
+grouping in its context), the ``EXPLORE`` store (the same, for the page's other callbacks)
+and the search box change together in one response.
+
+A table key here is the picker's (``[source:]schema.table``): ``deps.locate`` finds its
+database; a catalog takes a key of its own source with or without the prefix.
 """
 
 from __future__ import annotations
@@ -14,8 +18,8 @@ from typing import Any
 from dash import Dash, Input, Output, State, ctx, no_update
 from dash.exceptions import PreventUpdate
 
-from components import data as data_view
 from components import data_explore as view
+from components import data_grid
 from components.common import message
 from components.ids import Data
 from dashapp.data.catalog import Catalog, CatalogError, DataUnavailable, TableInfo
@@ -41,7 +45,7 @@ MAX_PICKED_JSON = 2_000_000  # characters of the picked values a browser may sen
 
 
 def explore_store(current: dict[str, Any]) -> dict[str, Any]:
-    """What block requests read besides the grid's own models: set filters, grouping, base."""
+    """What block requests carry besides the grid's own models: set filters, grouping, base."""
     return {
         "filter": current["filter"],
         "sort": current["sort"],
@@ -51,10 +55,13 @@ def explore_store(current: dict[str, Any]) -> dict[str, Any]:
 
 
 def grid_for(
-    info: TableInfo, current: dict[str, Any], deadline_ms: int
+    info: TableInfo, current: dict[str, Any], deadline_ms: int, key: str | None = None
 ) -> tuple[Any, dict[str, Any], str | None]:
-    """The grid of a view (grouped or not), its EXPLORE store, and a note if the grouping is bad."""
-    note = None
+    """The grid of a view (grouped or not), its EXPLORE store, and a note if the grouping is bad.
+
+    ``key``: the table as the picker names it (default: ``info.key``), for the grid's context.
+    """
+    note, key = None, key or info.key
     if current["group"]:
         try:
             grouping = parse_grouping(info, current["group"])
@@ -62,15 +69,16 @@ def grid_for(
             note = f"Grouping not applied: {exc}"
             current = {**current, "group": None}
         else:
-            grouped = {**current, "group": grouping.spec()}
-            return view.grouped_grid(grouping, deadline_ms), explore_store(grouped), None
+            explore = explore_store({**current, "group": grouping.spec()})
+            return data_grid.grouped_grid(grouping, deadline_ms, key, explore), explore, None
     state = {
         "table": info.key,
         "filter": current["filter"],
         "sort": current["sort"],
         "columns": current["columns"],
     }
-    return data_view.grid_frame(info, state, deadline_ms), explore_store(current), note
+    explore = explore_store(current)
+    return data_grid.grid_frame(info, state, deadline_ms, key, explore), explore, note
 
 
 def base_view(published: Any, explore: Any, key: str) -> dict[str, Any]:
@@ -143,7 +151,10 @@ def render(
     deadline_ms: int,
     timeout_s: float,
 ) -> tuple[Any, ...]:
-    """Outputs for a new view: grid, EXPLORE store, search box, message (text, open), status."""
+    """Outputs for a new view: grid, EXPLORE store, search box, message (text, open), status.
+
+    ``catalog``: the database of table ``key`` (``deps.locate``).
+    """
     if not key:
         raise PreventUpdate
     try:
@@ -151,7 +162,7 @@ def render(
         info = catalog.table(key)
     except (GridRequestError, CatalogError, ViewError, DataUnavailable) as exc:
         return no_update, no_update, no_update, f"Not applied: {exc}", True, no_update
-    grid, explore, note = grid_for(info, current, deadline_ms)
+    grid, explore, note = grid_for(info, current, deadline_ms, key)
     quick = current["quick"] if current["quick"] != (quick_now or "") else no_update
     status = progress_text(info, explore, timeout_s) if explore["group"] else "Loading rows…"
     return grid, explore, quick, note or "", bool(note), status
@@ -228,9 +239,9 @@ def register(app: Dash, deps: Deps) -> None:
     """Wire the exploring tools of the Data page."""
 
     def show(key: str | None, current: dict[str, Any], quick: Any) -> tuple[Any, ...]:
-        deadline = data_view.block_deadline_ms(deps.settings.statement_timeout_s)
+        deadline = data_grid.block_deadline_ms(deps.settings.statement_timeout_s)
         return render(
-            deps.catalog,
+            deps.locate(key or "")[0],
             key,
             current,
             quick,
@@ -318,7 +329,7 @@ def register(app: Dash, deps: Deps) -> None:
         State(Data.PICKER, "value"),
     )
     def _controls(explore: Any, key: str | None) -> tuple[Any, ...]:
-        return controls(deps.catalog, key, explore)
+        return controls(*deps.locate(key or ""), explore)
 
     @app.callback(
         Output(Data.COLUMN_PANEL, "is_open"),
@@ -346,7 +357,7 @@ def register(app: Dash, deps: Deps) -> None:
     def _values(column: Any, search: Any, is_open: Any, key: Any, published: Any) -> Any:
         if not is_open:
             raise PreventUpdate
-        return value_list(deps.catalog, key, column, published, search)
+        return value_list(*deps.locate(key or ""), column, published, search)
 
     @app.callback(
         Output(Data.PROFILE_BODY, "children"),
@@ -360,4 +371,4 @@ def register(app: Dash, deps: Deps) -> None:
     def _profile(column: Any, tab: Any, is_open: Any, key: Any, published: Any) -> Any:
         if not is_open or tab != "profile":
             raise PreventUpdate
-        return profile_panel(deps.catalog, key, column, published)
+        return profile_panel(*deps.locate(key or ""), column, published)

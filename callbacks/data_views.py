@@ -14,7 +14,7 @@ from dash import Dash, Input, Output, State, ctx, no_update
 from dash.exceptions import PreventUpdate
 from sqlalchemy.exc import SQLAlchemyError
 
-from components import data as data_page
+from callbacks.data_open import data_page
 from components import data_views as view
 from components import home
 from components.common import message
@@ -30,8 +30,11 @@ UNAVAILABLE = "Saved views are unavailable right now (the app's state database d
 def save_view(deps: Deps, published: Any, name: Any, shared: Any) -> tuple[Any, bool]:
     """Save the published view under ``name``: a message, and whether it was saved."""
     user = deps.current_user().name
+    table = published.get("table") if isinstance(published, dict) else None
     try:
-        checked = check_view(deps.catalog, published)
+        # The view keeps the table as the picker names it ([source:]schema.table).
+        catalog = deps.locate(table)[0] if isinstance(table, str) else deps.catalog
+        checked = check_view(catalog, published)
         saved = deps.saved_views.save(owner=user, name=name, view=checked, shared=bool(shared))
     except ViewError as exc:
         return message(str(exc), "warning", box=True), False
@@ -61,16 +64,19 @@ def delete_view(deps: Deps, view_id: Any) -> bool:
 
 
 def data_layout(deps: Deps, query: dict[str, Any]) -> Any:
-    """The Data page; a saved view's short link opens that view (or says why it cannot)."""
+    """The Data page; a saved view's short link opens that view (or says why it cannot).
+
+    Either way a linked table's grid comes with the page (``data_open.data_page``).
+    """
     view_id = query.get("view")
     if not isinstance(view_id, str) or not view_id:
-        return data_page.layout(**query)
+        return data_page(deps, query)
     try:
-        linked, notes = open_view(deps.saved_views, deps.catalog, view_id, deps.current_user().name)
+        linked, notes = open_view(deps.saved_views, deps.locate, view_id, deps.current_user().name)
     except SQLAlchemyError:
         log.exception("opening a saved view failed")
         linked, notes = {}, [UNAVAILABLE]
-    return data_page.layout(notes=notes, **linked)
+    return data_page(deps, linked, notes=notes)
 
 
 def home_layout(deps: Deps, query: dict[str, Any]) -> Any:

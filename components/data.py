@@ -1,10 +1,9 @@
-"""The Data page: a table picker and an AG Grid whose rows come from SQL block by block."""
+"""The Data page: a table picker, the grid (``components.data_grid``) and the tools around it."""
 
 from __future__ import annotations
 
 from typing import Any
 
-import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
@@ -20,31 +19,11 @@ from components.common import (
 from components.data_explore import column_panel, group_card
 from components.data_views import save_modal, saved_card
 from components.ids import Data
-from dashapp.data.catalog import BINARY, BOOL, DATE, DATETIME, JSONISH, NUMBER, TableInfo
-from dashapp.data.filters import (
-    BLANK_OPERATORS,
-    DATE_OPERATORS,
-    NUMBER_OPERATORS,
-    TEXT_OPERATORS,
-)
+from dashapp.data.catalog import TableInfo
 from dashapp.data.links import parse_query
 
-BLOCK_SIZE = 100
 PICK_A_COLUMN = "Pick a column to see its distribution in the current view."
-# The menus offer exactly what the server implements (dashapp.data.filters).
-TEXT_OPTIONS = [*TEXT_OPERATORS, *BLANK_OPERATORS]
-NUMBER_OPTIONS = [*NUMBER_OPERATORS, *BLANK_OPERATORS]
-DATE_OPTIONS = [*DATE_OPERATORS, *BLANK_OPERATORS]
-# Custom options need a predicate to pass AG Grid's check; rows are filtered in SQL, so
-# the predicate is never called.
-BOOL_OPTIONS: list[Any] = [
-    {"displayKey": "true", "displayName": "True", "predicate": "sql", "numberOfInputs": 0},
-    {"displayKey": "false", "displayName": "False", "predicate": "sql", "numberOfInputs": 0},
-    "blank",
-    "notBlank",
-]
-WIDTHS = {NUMBER: 120, DATE: 125, DATETIME: 175, BOOL: 105, BINARY: 140}
-NULL_AWARE = {"function": "dashappFormat(params)"}
+
 # The characters Plotly reads as markup in labels (``<b>``, ``<a href>``, ``&lt;``).
 PLOTLY_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
 
@@ -52,120 +31,6 @@ PLOTLY_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
 def plotly_literal(value: str) -> str:
     """Text that Plotly shows as it is: its pseudo-HTML tags and entities escaped."""
     return value.translate(PLOTLY_ESCAPES)
-
-
-def block_deadline_ms(statement_timeout_s: float) -> int:
-    """How long the browser waits for one block before it gives up on it and retries.
-
-    A block runs up to three statements (rows, the view's count, the table's count), each
-    within the statement time limit, plus a connect (5 s at most): a request past that is
-    lost.
-    """
-    return int((3 * statement_timeout_s + 5) * 1000)
-
-
-def column_defs(
-    info: TableInfo, sort: list[Any], visible: list[str] | None = None
-) -> list[dict[str, Any]]:
-    """AG Grid column definitions from reflected columns, with the linked sort applied.
-
-    ``visible``: the columns shown (None: all).
-    """
-    sort_of = {
-        s.get("colId"): (i, s.get("sort"))
-        for i, s in enumerate(sort)
-        if isinstance(s, dict) and s.get("sort") in ("asc", "desc")
-    }
-    defs = []
-    for i, col in enumerate(info.columns):
-        d: dict[str, Any] = {
-            "field": col.name,
-            "colId": col.name,
-            "headerName": col.name,
-            "headerTooltip": f"{col.name}: {col.sql_type}"
-            + (" (key)" if col.primary_key else "")
-            + " · right-click for its values and profile",
-            "valueFormatter": NULL_AWARE,
-            "cellClassRules": {"cell-null": "params.value === null"},
-            "cellDataType": False,
-            "filter": "agTextColumnFilter",
-            "filterParams": {"filterOptions": TEXT_OPTIONS, "maxNumConditions": 2},
-            "tooltipField": col.name,
-        }
-        if col.kind == NUMBER:
-            d.update(
-                type="rightAligned",
-                filter="agNumberColumnFilter",
-                filterParams={"filterOptions": NUMBER_OPTIONS, "inRangeInclusive": True},
-            )
-        elif col.kind in (DATE, DATETIME):
-            d.update(
-                filter="agDateColumnFilter",
-                filterParams={"filterOptions": DATE_OPTIONS, "inRangeInclusive": True},
-            )
-        elif col.kind == BOOL:
-            d.update(filterParams={"filterOptions": BOOL_OPTIONS, "maxNumConditions": 1})
-        elif col.kind in (JSONISH, BINARY):
-            d["sortable"] = False
-            if col.kind == BINARY:
-                d["filterParams"] = {"filterOptions": ["blank", "notBlank"]}
-        # Set after the kind: an explicit cellClass replaces the one a column type brings.
-        d["cellClass"] = [f"cell-{col.kind}"]
-        if col.kind == NUMBER:
-            d["cellClass"].append("ag-right-aligned-cell")
-            d["headerClass"] = "ag-right-aligned-header"
-        d["width"] = max(WIDTHS.get(col.kind, 160), min(320, 60 + 8 * len(col.name)))
-        if i == 0:
-            d["pinned"] = "left"
-        if col.name in sort_of:
-            d["sortIndex"], d["sort"] = sort_of[col.name]
-        if visible is not None and col.name not in visible:
-            d["hide"] = True
-        defs.append(d)
-    return defs
-
-
-def grid_frame(info: TableInfo, state: dict[str, Any], deadline_ms: int) -> html.Div:
-    """The grid, in a frame telling the browser how long a block may take (dashapp.js)."""
-    frame: dict[str, Any] = {"data-block-deadline-ms": str(deadline_ms)}
-    return html.Div(grid(info, state), **frame)
-
-
-def grid(info: TableInfo, state: dict[str, Any]) -> dag.AgGrid:
-    """A fresh infinite-model grid for one table (a new grid resets its block cache)."""
-    filter_model = state.get("filter") if state.get("table") == info.key else {}
-    sort = state.get("sort") if state.get("table") == info.key else []
-    visible = state.get("columns") if state.get("table") == info.key else None
-    return dag.AgGrid(
-        id=Data.GRID,
-        columnDefs=column_defs(info, sort or [], visible),
-        defaultColDef={"resizable": True, "sortable": True, "minWidth": 80},
-        rowModelType="infinite",
-        filterModel=filter_model or {},
-        dashGridOptions={
-            "cacheBlockSize": BLOCK_SIZE,
-            "maxBlocksInCache": 50,
-            # With two requests in flight a block can stay blank for good (measured).
-            "maxConcurrentDatasourceRequests": 1,
-            "infiniteInitialRowCount": 1,
-            "rowSelection": {
-                "mode": "singleRow",
-                "checkboxes": False,
-                "enableClickSelection": True,
-            },
-            "tooltipShowDelay": 400,
-            "enableCellTextSelection": True,
-            "multiSortKey": "ctrl",
-            "rowHeight": 34,
-            # Render every column of narrow tables (wide ones keep virtualisation).
-            "suppressColumnVirtualisation": len(info.columns) <= 40,
-            "headerHeight": 38,
-            # Column names are names, never paths: "a.b" is a column, not b inside a.
-            "suppressFieldDotNotation": True,
-        },
-        className="dashapp-grid",
-        style={"height": "calc(100vh - 300px)", "minHeight": "360px", "width": "100%"},
-    )
 
 
 def chart_graph(figure: Any) -> dcc.Graph:
@@ -201,13 +66,62 @@ def table_panel(info: TableInfo) -> html.Div:
     )
 
 
-def layout(*, notes: list[str] | None = None, **query: str) -> html.Div:
-    """Build the Data page; ``query`` is the shared link's state, ``notes`` said with it."""
+def export_buttons() -> dbc.ButtonGroup:
+    """CSV, and beside it a menu of the forms for Excel (links kept current by dashapp.js)."""
+    excel = [
+        dbc.DropdownMenuItem(
+            "CSV for Excel (UTF-8 with byte-order mark)",
+            id=Data.EXPORT_EXCEL_CSV,
+            href="#",
+            external_link=True,
+        ),
+        dbc.DropdownMenuItem(
+            "Excel workbook (.xlsx)", id=Data.EXPORT_XLSX, href="#", external_link=True
+        ),
+    ]
+    return dbc.ButtonGroup(
+        [
+            small_button(
+                "download",
+                "CSV",
+                id=Data.EXPORT,
+                href="#",
+                external_link=True,
+                color="secondary",
+                title="Download the filtered, sorted view as CSV",
+            ),
+            dbc.DropdownMenu(
+                excel,
+                label=[icon("file-earmark-spreadsheet", class_name="me-1"), "Excel"],
+                group=True,
+                size="sm",
+                # Outlined like the buttons beside it (without a colour the toggle is also
+                # "primary", whose background the outline class does not reset).
+                toggle_class_name="btn-outline-secondary",
+                toggle_style={"--bs-btn-bg": "transparent"},
+                align_end=True,
+            ),
+        ],
+        size="sm",
+    )
+
+
+def layout(
+    shown: dict[str, Any] | None = None, /, *, notes: list[str] | None = None, **query: str
+) -> html.Div:
+    """Build the Data page; ``query`` is the shared link's state, ``notes`` said with it.
+
+    ``shown``: the linked table opened already (``callbacks.data_open.show_table``): its grid,
+    columns and view come with the page, so its first rows need no callback round trip.
+    """
     state = parse_query(query)
     if isinstance(notes, list) and notes:
         state["warnings"] = [*notes, *state.get("warnings", [])]
     reserve = " reserve" if state["table"] else ""
     reserve_chart = " reserve" if state["table"] and state["chart"] else ""
+    if shown is not None:
+        state["shown"] = state["table"]  # the picker's callback leaves it as it is
+    shown = shown or {}
     picker = dbc.Card(
         dbc.CardBody(
             [
@@ -224,7 +138,11 @@ def layout(*, notes: list[str] | None = None, **query: str) -> html.Div:
                 ),
                 # With a table in the link, its column list and grid take their room at once
                 # (CSS: ``.reserve:empty``), so the cards below do not jump when they fill.
-                html.Div(id=Data.TABLE_INFO, className=f"mt-3 table-info{reserve}"),
+                html.Div(
+                    shown.get("info"),
+                    id=Data.TABLE_INFO,
+                    className=f"mt-3 table-info{reserve}",
+                ),
             ]
         ),
         className="shadow-sm mb-3",
@@ -233,7 +151,12 @@ def layout(*, notes: list[str] | None = None, **query: str) -> html.Div:
         dbc.CardBody(
             [
                 dbc.Label("Quick chart", html_for=Data.CHART_COLUMN, className="fw-semibold small"),
-                dropdown(id=Data.CHART_COLUMN, placeholder="Column to chart…"),
+                dropdown(
+                    id=Data.CHART_COLUMN,
+                    placeholder="Column to chart…",
+                    options=shown.get("chart_options", []),
+                    value=shown.get("chart"),
+                ),
                 # Its text from the start, and room for a linked chart: the cards below
                 # (grouping, saved views) do not jump when they fill in.
                 html.Div(
@@ -267,7 +190,8 @@ def layout(*, notes: list[str] | None = None, **query: str) -> html.Div:
                     size="sm",
                 ),
                 xs=12,
-                md=4,
+                md=6,
+                xxl=4,
                 className="mb-2",
             ),
             dbc.Col(
@@ -277,9 +201,12 @@ def layout(*, notes: list[str] | None = None, **query: str) -> html.Div:
                     placeholder="Visible columns",
                     className="small",
                     label="Visible columns",
+                    options=shown.get("columns", []),
+                    value=shown.get("visible"),
                 ),
                 xs=12,
-                md=3,
+                md=6,
+                xxl=3,
                 className="mb-2",
             ),
             dbc.Col(
@@ -295,26 +222,25 @@ def layout(*, notes: list[str] | None = None, **query: str) -> html.Div:
                         ),
                         small_button(
                             "cpu",
-                            "Train on this view",
+                            # Short on a phone-wide frame: the four buttons keep to one row.
+                            html.Span(
+                                [
+                                    "Train",
+                                    html.Span(" on this view", className="d-none d-sm-inline"),
+                                ]
+                            ),
                             id=Data.TRAIN,
                             href="#",
                             color="secondary",
                             title="Open the tabular trainer on this table and its column filters",
                         ),
-                        small_button(
-                            "download",
-                            "CSV",
-                            id=Data.EXPORT,
-                            href="#",
-                            external_link=True,
-                            color="secondary",
-                            title="Download the filtered, sorted view as CSV",
-                        ),
+                        export_buttons(),
                     ],
-                    className="d-flex gap-2 justify-content-md-end text-nowrap",
+                    className="d-flex flex-wrap gap-2 justify-content-md-end text-nowrap",
                 ),
+                # Four buttons: a row of their own below the widest screens.
                 xs=12,
-                md=5,
+                xxl=5,
                 className="mb-2",
             ),
         ],
@@ -326,7 +252,7 @@ def layout(*, notes: list[str] | None = None, **query: str) -> html.Div:
             dcc.Store(id=Data.STATE, data=state),
             dcc.Store(id=Data.SINK),
             dcc.Store(id=Data.VIEW),
-            dcc.Store(id=Data.EXPLORE),
+            dcc.Store(id=Data.EXPLORE, data=shown.get("explore")),
             dcc.Store(id=Data.SAVED_TICK, data=0),
             dbc.Alert(id=Data.BANNER, is_open=False, color="danger", className="py-2"),
             dbc.Row(
@@ -362,13 +288,19 @@ def layout(*, notes: list[str] | None = None, **query: str) -> html.Div:
                                 **aria(label="Active filters"),
                             ),
                             dbc.Alert(
+                                shown.get("note"),
                                 id=Data.GRID_ERROR,
-                                is_open=False,
+                                is_open=bool(shown.get("note")),
                                 color="warning",
                                 className="py-2 small",
                             ),
-                            html.Div(id=Data.GRID_BOX, className=f"grid-box{reserve}"),
                             html.Div(
+                                shown.get("grid"),
+                                id=Data.GRID_BOX,
+                                className=f"grid-box{reserve}",
+                            ),
+                            html.Div(
+                                shown.get("status"),
                                 id=Data.STATUS,
                                 className="small text-body-secondary mt-2",
                                 **aria(live="polite"),

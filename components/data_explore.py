@@ -1,11 +1,10 @@
-"""The Data page's exploring tools: set filter and profile panel, grouping, chips, grouped grid."""
+"""The Data page's exploring tools: set filter and profile panel, grouping, chips."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
@@ -18,7 +17,6 @@ from dashapp.data.profile import ColumnProfile
 from dashapp.data.set_filter import SET_KINDS
 
 LABEL_CHARS = 120  # characters of a value shown in the set filter's list
-NULL_AWARE = {"function": "dashappFormat(params)"}
 
 
 def column_panel() -> dbc.Offcanvas:
@@ -280,64 +278,6 @@ def _shown(value: Any) -> str:
     if isinstance(value, int) and not isinstance(value, bool):
         return f"{value:,}"
     return "NULL" if value is None else str(value)
-
-
-def grouped_grid(grouping: Grouping, deadline_ms: int) -> html.Div:
-    """The grid of a grouped view: keys then aggregates, sortable; click a group to open it."""
-    defs: list[dict[str, Any]] = []
-    for i, name in enumerate(grouping.by):
-        defs.append(
-            {
-                "field": f"key{i}",
-                "colId": f"key{i}",
-                "headerName": name,
-                "headerTooltip": f"{name} (group key): click a row to open its rows",
-                "valueFormatter": NULL_AWARE,
-                "cellClassRules": {"cell-null": "params.value === null"},
-                "tooltipField": f"key{i}",
-                "pinned": "left" if i == 0 else None,
-                "width": 180,
-            }
-        )
-    for i, agg in enumerate(grouping.aggregates):
-        defs.append(
-            {
-                "field": f"agg{i}",
-                "colId": f"agg{i}",
-                "headerName": agg.label,
-                "valueFormatter": NULL_AWARE,
-                "type": "rightAligned",
-                "cellClass": ["cell-number", "ag-right-aligned-cell"],
-                "headerClass": "ag-right-aligned-header",
-                "width": 150,
-            }
-        )
-    grid = dag.AgGrid(
-        id=Data.GRID,
-        columnDefs=defs,
-        defaultColDef={"resizable": True, "sortable": True, "filter": False, "minWidth": 80},
-        rowModelType="infinite",
-        dashGridOptions={
-            "cacheBlockSize": 100,
-            "maxBlocksInCache": 50,
-            "maxConcurrentDatasourceRequests": 1,
-            "infiniteInitialRowCount": 1,
-            "rowSelection": {
-                "mode": "singleRow",
-                "checkboxes": False,
-                "enableClickSelection": True,
-            },
-            "tooltipShowDelay": 400,
-            "multiSortKey": "ctrl",
-            "rowHeight": 34,
-            "headerHeight": 38,
-            "suppressFieldDotNotation": True,
-        },
-        className="dashapp-grid grouped",
-        style={"height": "calc(100vh - 300px)", "minHeight": "360px", "width": "100%"},
-    )
-    frame: dict[str, Any] = {"data-block-deadline-ms": str(deadline_ms)}
-    return html.Div(grid, **frame)
 
 
 def grouping_status(grouping: Grouping, timeout_s: float) -> str:

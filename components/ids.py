@@ -51,6 +51,8 @@ class Data:
     COLUMNS = "data-columns"
     STATUS = "data-status"
     EXPORT = "data-export"
+    EXPORT_EXCEL_CSV = "data-export-excel-csv"
+    EXPORT_XLSX = "data-export-xlsx"
     DETAIL = "data-detail"
     DETAIL_BODY = "data-detail-body"
     CHART_COLUMN = "data-chart-column"

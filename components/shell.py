@@ -114,11 +114,14 @@ def sign_out(token: str) -> html.Form:
     )
 
 
-def layout(who: Identity = ANONYMOUS_USER, sign_out_token: str | None = None) -> html.Div:
+def layout(
+    who: Identity = ANONYMOUS_USER, sign_out_token: str | None = None, page: Any = None
+) -> html.Div:
     """Build the app shell for ``who`` (called on every page load).
 
     Landmarks: the navigation bar and the page's ``main``; a skip link (shown on focus)
-    leads keyboard users past the navigation.
+    leads keyboard users past the navigation. ``page``: a page container with the page
+    already in it (``components.first_page``).
     """
     return html.Div(
         [
@@ -130,7 +133,10 @@ def layout(who: Identity = ANONYMOUS_USER, sign_out_token: str | None = None) ->
             navbar(who, sign_out_token),
             html.Main(
                 dbc.Container(
-                    dash.page_container, id=Shell.PAGE, fluid=True, className="py-4 px-3 app-page"
+                    page or dash.page_container,
+                    id=Shell.PAGE,
+                    fluid=True,
+                    className="py-4 px-3 app-page",
                 ),
                 id=Shell.MAIN,
                 tabIndex="-1",

@@ -6,15 +6,20 @@ Only the entry points (``wsgi``, ``worker``, ``cli``, ``gunicorn_conf``) import 
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
+from urllib.parse import parse_qs
 
 import dash
+import dash_ag_grid
 import diskcache
 from dash import CeleryManager, Dash, DiskcacheManager
 from dash.exceptions import DependencyException, UnsupportedRelativePath
+from dash.fingerprint import build_fingerprint
+from flask import request
 
 from callbacks import compositor as compositor_callbacks
 from callbacks import data as data_callbacks
@@ -23,13 +28,15 @@ from callbacks import shell as shell_callbacks
 from callbacks import training as training_callbacks
 from callbacks.data_views import page_layouts
 from components import shell
-from components.pages import ALL_PAGES, NOT_FOUND, import_page_modules, is_known_path
+from components.first_page import page_container
+from components.pages import ALL_PAGES, NOT_FOUND, Page, import_page_modules, is_known_path
 from dashapp.data.demo_data import DemoSizes, ensure_sqlite
 from dashapp.db import make_engine
 from dashapp.deps import Deps
 from dashapp.migrations import require_head, upgrade
 from dashapp.settings import Settings, SettingsError
 from dashapp.web import server, signin
+from dashapp.web.first_page import layout_page_address
 from jobs.registry import load as load_trainers
 from jobs.runner import supervise
 from jobs.store import WORKER
@@ -53,6 +60,12 @@ INDEX_STRING = """<!DOCTYPE html>
         {%renderer%}
     </body>
 </html>"""
+# Pages that come inside the first layout response when the browser names them (not through
+# Dash's pages callback, one round trip later): the Data page, whose first rows wait on it.
+FIRST_RESPONSE_PAGES = ("data",)
+# AG Grid's code arrives in a second script that the grid fetches once it is drawn; the Data
+# page names it in its HTML instead, so it loads with the other scripts (``DashApp``).
+GRID_CHUNK = "async-community.js"
 
 
 def assets_dir() -> Path:
@@ -143,6 +156,48 @@ def job_task(celery_app: Any, settings: Settings) -> Callable[[str], None]:
     return send
 
 
+class DashApp(Dash):
+    """Dash, with AG Grid's code among the Data page's scripts.
+
+    The chunk registers itself with the grid's loader when it runs (webpack), so the grid
+    finds it there instead of fetching it after it is drawn; ``defer`` runs it while the
+    layout is being fetched, not before.
+    """
+
+    def interpolate_index(self, **kwargs: Any) -> str:  # type: ignore[override]
+        """The page's HTML, with the grid's chunk on the Data page."""
+        prefix = self.config.requests_pathname_prefix
+        if request.path.rstrip("/") == f"{prefix}data":
+            path = os.path.join(os.path.dirname(dash_ag_grid.__file__), GRID_CHUNK)
+            name = build_fingerprint(
+                GRID_CHUNK, dash_ag_grid.__version__, int(os.stat(path).st_mtime)
+            )
+            src = f"{prefix}_dash-component-suites/dash_ag_grid/{name}"
+            kwargs["scripts"] += f'\n<script src="{src}" defer></script>'
+        return str(super().interpolate_index(**kwargs))  # type: ignore[no-untyped-call]
+
+
+def first_page(layouts: dict[str, Callable[..., Any]], prefix: str) -> Any:
+    """The page container with the requesting page in it, or None (Dash's callback fills it)."""
+    address = layout_page_address(prefix)
+    if address is None:
+        return None
+    path, pathname, search = address
+    page: Page | None = next((p for p in ALL_PAGES if p.matches(path)), None)
+    if page is None or page.key not in FIRST_RESPONSE_PAGES:
+        return None
+    # The query as Dash's pages callback hands it to a layout.
+    query = {k: v[0] if len(v) == 1 else v for k, v in parse_qs(search[1:], True).items()}
+    build: Callable[..., Any] = layouts.get(page.key, page.layout)
+    content = build(**query)
+    return page_container(pathname, search, content, page_title(page))
+
+
+def page_title(page: Page) -> str:
+    """The browser tab's title on ``page``."""
+    return f"{page.name} · dashapp" if page.key != "home" else "dashapp"
+
+
 @dataclass(frozen=True)
 class Built:
     """An app and what was built with it."""
@@ -158,7 +213,7 @@ def build(settings: Settings | None = None) -> Built:
     prepare_data(settings)
     load_trainers()  # every trainer (and plugin) imported before threads serve requests
     manager, celery_app = background_manager(settings)
-    app = Dash(
+    app = DashApp(
         "dashapp",
         title="dashapp",
         # None: the tab title stays put while callbacks run (Dash's stubs say str only).
@@ -175,12 +230,13 @@ def build(settings: Settings | None = None) -> Built:
     )
     import_page_modules()
     deps = Deps(settings, current_user=server.current_identity)
-    # Layouts drawn with server data (the home page's saved views, a saved view's link).
-    wired = page_layouts(deps)
-    home_layout = wired["home"]
+    # Layouts drawn with server data: the home page's saved views; the Data page opens a
+    # linked table or saved view itself (its grid comes with the page).
+    layouts = page_layouts(deps)
+    home_layout = layouts["home"]
     # The home page takes no query parameters: one named like its own arguments
     # (``/?saved_views=1``) would otherwise reach them.
-    wired["home"] = lambda **_query: home_layout()
+    layouts["home"] = lambda **_query: home_layout()
     # Pages are registered after Dash() (before it Dash raises PageError).
     for order, page in enumerate(ALL_PAGES):
         dash.register_page(
@@ -188,15 +244,16 @@ def build(settings: Settings | None = None) -> Built:
             path=page.path,
             path_template=page.path_template,
             name=page.name,
-            title=f"{page.name} · dashapp" if page.key != "home" else "dashapp",
-            layout=wired.get(page.key, page.layout),
+            title=page_title(page),
+            layout=layouts.get(page.key, page.layout),
             order=order,
         )
     dash.register_page(NOT_FOUND.key, layout=NOT_FOUND.layout, title="Not found · dashapp")
 
     def shell_layout() -> Any:
         who = deps.current_user()
-        return shell.layout(who, signin.csrf_token() if who.via == "session" else None)
+        token = signin.csrf_token() if who.via == "session" else None
+        return shell.layout(who, token, first_page(layouts, settings.url_prefix))
 
     app.layout = shell_layout
     for page_callbacks in (

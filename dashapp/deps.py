@@ -20,7 +20,8 @@ from dashapp.compositor.imaging import Limits, give_back_freed_images
 from dashapp.compositor.storage import LocalStorage, Storage
 from dashapp.compositor.storage_db import DatabaseStorage
 from dashapp.compositor.upload_store import UploadStore
-from dashapp.data.catalog import Catalog
+from dashapp.data.catalog import Catalog, CatalogError
+from dashapp.data.sources import split_key
 from dashapp.data.views import SavedViewStore
 from dashapp.db import WAIT_MARGIN_S, DatabaseBusy, DatabaseUnresponsive, make_engine
 from dashapp.identity import ANONYMOUS, Identity
@@ -171,12 +172,13 @@ class Deps:
         default_factory=lambda: threading.BoundedSemaphore(UPLOADS_AT_ONCE)
     )
     lost_jobs: LostJobWatch = field(default_factory=LostJobWatch)
-    browse_guard: DatabaseGuard = field(init=False, repr=False)
+    browse_guard: DatabaseGuard = field(init=False, repr=False)  # the default source's
     state_guard: DatabaseGuard = field(init=False, repr=False)
     # The per-process thread that fails lost jobs and starts orphaned ones (start_job_sweeper).
     job_sweeper: JobSweeper | None = None
-    _browse: Engine | None = field(default=None, repr=False)
-    _catalog: Catalog | None = field(default=None, repr=False)
+    # The browsed databases' catalogs (each with its engine) by source name, made on first use.
+    _catalogs: dict[str, Catalog] = field(default_factory=dict, repr=False)
+    _slots: DatabaseSlots = field(init=False, repr=False)
     _jobs: JobStore | None = field(default=None, repr=False)
     _uploads: UploadStore | None = field(default=None, repr=False)
     _probes: dict[str, Engine] = field(default_factory=dict, repr=False)
@@ -185,34 +187,62 @@ class Deps:
 
     def __post_init__(self) -> None:
         """One guard per database, sharing the process's database slots."""
-        slots = DatabaseSlots(self.settings.threads - 1)
+        self._slots = slots = DatabaseSlots(self.settings.threads - 1)
         retry = self.settings.db_retry_s
         self.browse_guard = DatabaseGuard("database", slots, retry_s=retry)
         self.state_guard = DatabaseGuard("state database", slots, retry_s=retry)
 
     @property
+    def source_names(self) -> tuple[str, ...]:
+        """The browsed databases' names, the default source first."""
+        return tuple(name for name, _ in self.settings.sources)
+
+    @property
     def browse_engine(self) -> Engine:
-        """Engine of the browsed database, with the statement time limit applied."""
-        with self._lock:
-            if self._browse is None:
-                self._browse = make_engine(
-                    self.settings.database_url,
-                    statement_timeout_s=self.settings.statement_timeout_s,
-                    read_only=True,
-                    guard=self.browse_guard,
-                )
-            return self._browse
+        """Engine of the default browsed database, with the statement time limit applied."""
+        return self.catalog.engine
 
     @property
     def catalog(self) -> Catalog:
-        """What the browsed database holds (reflected lazily, cached per process)."""
-        engine = self.browse_engine
+        """What the default browsed database holds (reflected lazily, cached per process)."""
+        return self.catalog_of(self.source_names[0])
+
+    def catalog_of(self, source: str) -> Catalog:
+        """The catalog of one source, on its own read-only engine with the time limit."""
+        urls = dict(self.settings.sources)
+        if source not in urls:
+            raise CatalogError(f"there is no data source {source!r}")
         with self._lock:
-            if self._catalog is None:
-                self._catalog = Catalog(
-                    engine, allow=self.settings.data_allow, deny=self.settings.data_deny
+            if source not in self._catalogs:
+                # Each source trips its own circuit (sharing the process's slots): one frozen
+                # database does not make the others fail fast.
+                default = source == self.source_names[0]
+                guard = (
+                    self.browse_guard
+                    if default
+                    else DatabaseGuard(
+                        f"{source} database", self._slots, retry_s=self.settings.db_retry_s
+                    )
                 )
-            return self._catalog
+                engine = make_engine(
+                    urls[source],
+                    statement_timeout_s=self.settings.statement_timeout_s,
+                    read_only=True,
+                    guard=guard,
+                )
+                self._catalogs[source] = Catalog(
+                    engine,
+                    allow=self.settings.data_allow,
+                    deny=self.settings.data_deny,
+                    source=source,
+                    sources=self.source_names,
+                )
+            return self._catalogs[source]
+
+    def locate(self, key: str) -> tuple[Catalog, str]:
+        """The catalog and ``schema.table`` of a picker or link key (``[source:]schema.table``)."""
+        source, local = split_key(key, self.source_names)
+        return self.catalog_of(source or self.source_names[0]), local
 
     @property
     def upload_store(self) -> UploadStore:
@@ -307,10 +337,9 @@ class Deps:
         if self.job_sweeper is not None:
             self.job_sweeper.stop()
         with self._lock:
-            if self._browse is not None:
-                self._browse.dispose()
-                self._browse = None
-                self._catalog = None
+            for catalog in self._catalogs.values():
+                catalog.engine.dispose()
+            self._catalogs.clear()
             if self._jobs is not None:
                 self._jobs.engine.dispose()
                 self._jobs = None

@@ -154,12 +154,30 @@ def parse_host(name: str, raw: str) -> str:
     return value
 
 
+# A data source's name (DASHAPP_DATABASES); links write it before the table: name:schema.table.
+SOURCE_NAME, DEFAULT_SOURCE = r"[A-Za-z][A-Za-z0-9_-]{0,31}", "default"
+
+
 def parse_patterns(name: str, raw: str) -> tuple[str, ...]:
-    """Parse a comma-separated list of ``schema.table`` glob patterns."""
+    """Parse a comma-separated list of ``[source:]schema.table`` glob patterns."""
     items = tuple(p.strip() for p in raw.split(",") if p.strip())
     for item in items:
-        if not re.fullmatch(r"[^.\s]+\.[^\s]+", item):
+        if not re.fullmatch(rf"({SOURCE_NAME}:)?[^.\s]+\.[^\s]+", item):
             raise SettingsError(
-                f"{PREFIX}{name}: {item!r} is not a schema.table pattern (e.g. public.*)"
+                f"{PREFIX}{name}: {item!r} is not a [source:]schema.table pattern (e.g. public.*)"
             )
     return items
+
+
+def parse_databases(name: str, raw: str) -> tuple[tuple[str, str], ...]:
+    """``name=url`` pairs, separated by spaces or by commas before the next ``name=``."""
+    pairs: dict[str, str] = {}
+    for item in filter(None, re.split(rf"\s+|,(?=\s*{SOURCE_NAME}=)", raw.strip())):
+        source, _, url = item.partition("=")
+        if not re.fullmatch(SOURCE_NAME, source) or not url or source in pairs:
+            raise SettingsError(
+                f"{PREFIX}{name}: {item!r} is not name=url with a new name (a letter, then"
+                " letters, digits, - or _), e.g. warehouse=postgresql://u@h/dw"
+            )
+        pairs[source] = parse_db_url(f"{name} ({source})", url)
+    return tuple(pairs.items())

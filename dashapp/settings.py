@@ -12,10 +12,12 @@ from typing import Any
 from sqlalchemy.engine import make_url
 
 from dashapp.parsers import (
+    DEFAULT_SOURCE,
     PREFIX,
     SettingsError,
     parse_bool,
     parse_choice,
+    parse_databases,
     parse_db_url,
     parse_float,
     parse_header_name,
@@ -77,6 +79,13 @@ class Settings:
         "The database the Data page browses. `postgresql://` uses psycopg2.",
         "sqlite:///<data dir>/demo.sqlite",
     )
+    databases: tuple[tuple[str, str], ...] = setting(
+        (),
+        parse_databases,
+        "More databases for the Data page: `name=url` pairs, comma separated; without "
+        "`DASHAPP_DATABASE_URL` the first is the default source.",
+        "(none)",
+    )
     state_url: str = setting(
         "",
         parse_db_url,
@@ -126,7 +135,8 @@ class Settings:
     data_allow: tuple[str, ...] = setting(
         (),
         parse_patterns,
-        "Comma-separated `schema.table` globs the Data page may show, e.g. `public.*`.",
+        "Comma-separated `schema.table` globs the Data page may show, e.g. `public.*`; "
+        "`name:schema.table` applies to one data source only.",
         "(all)",
     )
     data_deny: tuple[str, ...] = setting(
@@ -231,13 +241,31 @@ class Settings:
     )
 
     def __post_init__(self) -> None:
-        """Fill defaults that depend on the data directory."""
+        """Fill defaults that depend on the data directory; check the data sources."""
         data_dir = Path(self.data_dir).resolve()
         object.__setattr__(self, "data_dir", data_dir)
         if not self.database_url:
-            object.__setattr__(self, "database_url", f"sqlite:///{data_dir / 'demo.sqlite'}")
+            first = self.databases[0][1] if self.databases else f"sqlite:///{data_dir}/demo.sqlite"
+            object.__setattr__(self, "database_url", first)
         if not self.state_url:
             object.__setattr__(self, "state_url", f"sqlite:///{data_dir / 'state.sqlite'}")
+        names = [n for n, _ in self.sources]
+        if len(set(names)) != len(names):
+            raise SettingsError(
+                f"{PREFIX}DATABASES: {DEFAULT_SOURCE!r} names DATABASE_URL's source"
+            )
+        for pattern in (*self.data_allow, *self.data_deny):
+            source, sep, _ = pattern.partition(":")
+            if sep and "." not in source and source not in names:
+                raise SettingsError(f"{PREFIX}DATA_ALLOW/DENY: {pattern!r} names no data source")
+
+    @property
+    def sources(self) -> tuple[tuple[str, str], ...]:
+        """Every browsed database as ``(name, url)``, the default (``database_url``) first."""
+        listed = [pair for pair in self.databases if pair[1] == self.database_url]
+        if listed:
+            return (listed[0], *(p for p in self.databases if p is not listed[0]))
+        return ((DEFAULT_SOURCE, self.database_url), *self.databases)
 
     @property
     def user_hashes(self) -> dict[str, str]:
@@ -258,8 +286,8 @@ class Settings:
 
     @property
     def uses_demo_db(self) -> bool:
-        """Whether the browsed database is the built-in demo file."""
-        return self.database_url == f"sqlite:///{self.demo_db_path}"
+        """Whether a browsed database is the built-in demo file."""
+        return f"sqlite:///{self.demo_db_path}" in (url for _, url in self.sources)
 
     def with_overrides(self, **changes: Any) -> Settings:
         """Return a copy with some fields changed (tests, CLI flags)."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fnmatch
 import threading
 import time
 from collections.abc import Sequence
@@ -26,13 +25,14 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.exc import DBAPIError, NoSuchTableError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, NoSuchTableError, SQLAlchemyError
 from sqlalchemy.types import ARRAY, NullType, TypeEngine
 
 from dashapp.data.caches import Anchors, Statements
+from dashapp.data.db_errors import explain_db_error
 from dashapp.data.driver_values import lenient_type, read_leniently
 from dashapp.data.json_values import ColumnShaper, column_shaper
-from dashapp.db import DatabaseBusy, is_unresponsive
+from dashapp.data.sources import is_visible, split_key
 
 # Column kinds: how a column is filtered, sorted and shown.
 TEXT, NUMBER, DATE, DATETIME, BOOL, JSONISH, BINARY = (
@@ -49,43 +49,6 @@ ESTIMATE_ABOVE = 200_000  # PostgreSQL: use the planner's estimate above this ma
 
 class DataUnavailable(RuntimeError):
     """The database could not answer (down, timed out, refused); the message says which."""
-
-
-NOT_ANSWERING = "The database is not answering, retrying… (try again in a few seconds)."
-BUSY = "The database is slow to answer: every connection this server may use is waiting on it."
-
-# PostgreSQL SQLSTATEs of a statement naming a column or table that is no longer there.
-SCHEMA_CHANGE_CODES = {"42703", "42P01"}
-
-
-def is_schema_change(exc: BaseException) -> bool:
-    """Whether a failure comes from the table having changed since it was reflected."""
-    orig = getattr(exc, "orig", exc)
-    if getattr(orig, "pgcode", None) in SCHEMA_CHANGE_CODES:
-        return True
-    text = str(orig).lower()
-    return "no such column" in text or "no such table" in text
-
-
-def explain_db_error(exc: BaseException) -> str:
-    """A one-line, SQL-free explanation of a database failure."""
-    if is_schema_change(exc):
-        return (
-            "The table's columns changed since this page was opened: reload the page to see"
-            " the table as it is now."
-        )
-    if is_unresponsive(exc):
-        return NOT_ANSWERING
-    if isinstance(exc, DatabaseBusy):
-        return BUSY
-    text = str(getattr(exc, "orig", exc)).lower()
-    if "statement timeout" in text or "canceling statement" in text or "interrupted" in text:
-        return "The query took too long and was stopped (statement time limit)."
-    if isinstance(exc, OperationalError) or "connect" in text:
-        return "The database is not reachable right now; retrying on the next request."
-    if "read-only" in text or "readonly" in text:
-        return "The database refused the request (read-only connection)."
-    return "The database could not run this request."
 
 
 class CatalogError(LookupError):
@@ -188,17 +151,25 @@ class Catalog:
         allow: Sequence[str] = (),
         deny: Sequence[str] = (),
         count_ttl_s: float = 60.0,
+        source: str = "default",
+        sources: Sequence[str] = (),
     ) -> None:
-        """Wrap ``engine``; ``allow``/``deny`` are glob patterns on ``schema.table``."""
+        """Wrap ``engine``; ``allow``/``deny`` are glob patterns on ``schema.table``.
+
+        ``source`` is this database's name among ``sources`` (all configured ones): a
+        pattern ``name:schema.table`` applies to that source only (``dashapp.data.sources``).
+        """
         self.engine = engine
         read_leniently(engine)
         self.allow, self.deny = tuple(allow), tuple(deny)
+        self.source, self.sources = source, tuple(sources)
         self.count_ttl_s = count_ttl_s
         self._tables: dict[str, tuple[float, TableInfo]] = {}
         self._counts: dict[tuple[str, str], tuple[float, int]] = {}
         self.anchors = Anchors()
         self.statements = Statements()
         self._listed: tuple[float, list[TableEntry]] | None = None
+        self._refreshing: set[str] = set()
         self._lock = threading.Lock()
 
     @property
@@ -208,9 +179,20 @@ class Catalog:
 
     def visible(self, key: str) -> bool:
         """Whether settings allow browsing ``schema.table``."""
-        if self.allow and not any(fnmatch.fnmatchcase(key, p) for p in self.allow):
-            return False
-        return not any(fnmatch.fnmatchcase(key, p) for p in self.deny)
+        return is_visible(self.source, key, self.allow, self.deny)
+
+    def local_key(self, key: str) -> str:
+        """``schema.table`` of a key of this source (its ``source:`` prefix, if any, dropped).
+
+        A key of another source is refused (the tabular trainer, for one, reads the default
+        source only).
+        """
+        source, local = split_key(key, self.sources)
+        if source is not None and source != self.source:
+            raise CatalogError(
+                f"{key} is a table of the data source {source!r}; only {self.source!r} is read here"
+            )
+        return local
 
     def _schemas(self) -> list[str]:
         """Schemas the connected user may see (system schemas left out)."""
@@ -273,12 +255,17 @@ class Catalog:
         except (SQLAlchemyError, CatalogError, DataUnavailable):
             return None
 
-    def table(self, key: str, *, max_age_s: float | None = None) -> TableInfo:
+    def table(
+        self, key: str, *, max_age_s: float | None = None, refresh_after_s: float | None = None
+    ) -> TableInfo:
         """Reflect ``schema.table`` (cached); CatalogError if unknown or not visible.
 
-        ``max_age_s``: read the table again if it was reflected longer ago than this (a page
-        that opens a table passes a few seconds, so a column added since shows up).
+        ``max_age_s``: read the table again if it was reflected longer ago than this.
+        ``refresh_after_s``: answer from the cache at once, and read the table again in the
+        background when the cached copy is older than this (a page that opens a table: a
+        column added since shows up, without the page waiting on the database's catalog).
         """
+        key = self.local_key(key)
         schema, name = parse_key(key)
         if not self.visible(key):
             raise CatalogError(f"table {key} is not available")
@@ -286,7 +273,14 @@ class Catalog:
             cached = self._tables.get(key)
         now = time.monotonic()
         if cached is not None and (max_age_s is None or now - cached[0] <= max_age_s):
+            if refresh_after_s is not None and now - cached[0] > refresh_after_s:
+                self._refresh_soon(key, schema, name)
             return cached[1]
+        return self._reflect_cached(key, schema, name)
+
+    def _reflect_cached(self, key: str, schema: str, name: str) -> TableInfo:
+        """Reflect a table and keep it (``table`` without the cache lookup)."""
+        now = time.monotonic()
         try:
             info = self._reflect(schema, name)
         except (DBAPIError, SQLAlchemyError) as exc:
@@ -294,6 +288,24 @@ class Catalog:
         with self._lock:
             self._tables[key] = (now, info)
         return info
+
+    def _refresh_soon(self, key: str, schema: str, name: str) -> None:
+        """Reflect a table again in a background thread (one at a time per table)."""
+        with self._lock:
+            if key in self._refreshing:
+                return
+            self._refreshing.add(key)
+
+        def refresh() -> None:
+            try:
+                self._reflect_cached(key, schema, name)
+            except (CatalogError, DataUnavailable):
+                pass  # the cached copy stays; the next use tries again
+            finally:
+                with self._lock:
+                    self._refreshing.discard(key)
+
+        threading.Thread(target=refresh, name=f"reflect {key}", daemon=True).start()
 
     def forget(self) -> None:
         """Drop what was read of the tables (after a query found one changed under it)."""

@@ -27,9 +27,8 @@ from dashapp.data.catalog import (
     Catalog,
     DataUnavailable,
     TableInfo,
-    explain_db_error,
-    is_schema_change,
 )
+from dashapp.data.db_errors import explain_db_error, is_schema_change
 from dashapp.data.filters import FilterBuilder, GridRequestError
 from dashapp.data.grid_query import (
     Block,
@@ -197,6 +196,14 @@ def _resume(first: str, rest: Iterator[str]) -> Iterator[str]:
 
 def _csv_chunks(catalog: Catalog, info: TableInfo, stmt: Any) -> Iterator[str]:
     """The header with the first batch, then one chunk per batch of rows."""
+    parts = stream_batches(catalog, stmt)
+    yield _csv_text([c.name for c in info.columns], next(parts, []))
+    for part in parts:
+        yield _csv_text(None, part)
+
+
+def stream_batches(catalog: Catalog, stmt: Any) -> Iterator[Sequence[Any]]:
+    """The rows of ``stmt`` in batches from a server-side cursor (DataUnavailable on failure)."""
     try:
         with catalog.engine.connect() as conn:
             # A server-side cursor lives in a transaction (the browse engine autocommits);
@@ -205,10 +212,7 @@ def _csv_chunks(catalog: Catalog, info: TableInfo, stmt: Any) -> Iterator[str]:
             result = conn.execution_options(
                 isolation_level=isolation, stream_results=True, yield_per=EXPORT_BATCH
             ).execute(stmt)
-            parts = result.partitions()
-            yield _csv_text([c.name for c in info.columns], next(parts, []))
-            for part in parts:
-                yield _csv_text(None, part)
+            yield from result.partitions()
     except (DBAPIError, SQLAlchemyError) as exc:
         if is_schema_change(exc):
             catalog.forget()

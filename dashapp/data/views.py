@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -204,14 +204,21 @@ class SavedViewStore:
 
 
 def open_view(
-    store: SavedViewStore, catalog: Catalog, view_id: str, user: str
+    store: SavedViewStore,
+    locate: Callable[[str], tuple[Catalog, str]],
+    view_id: str,
+    user: str,
 ) -> tuple[dict[str, str], list[str]]:
-    """The link query of a saved view as its table is now, and what to tell the user."""
+    """The link query of a saved view as its table is now, and what to tell the user.
+
+    ``locate``: the catalog and ``schema.table`` of a table key (``Deps.locate``).
+    """
     saved = store.get(view_id, user)
     if saved is None:
         return {}, [f"There is no saved view {view_id!r} (deleted, or private to someone else)."]
     try:
-        info = catalog.table(saved.table)
+        catalog, local = locate(saved.table)
+        info = catalog.table(local)
     except CatalogError:
         return {}, [
             f"The saved view {saved.name!r} shows the table {saved.table}, which is no longer"

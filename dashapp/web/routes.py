@@ -17,6 +17,7 @@ from dashapp.compositor.imaging import ImageRejected
 from dashapp.compositor.storage import StorageError
 from dashapp.compositor.upload_store import clean_name
 from dashapp.data.catalog import CatalogError, DataUnavailable
+from dashapp.data.exports import iter_xlsx
 from dashapp.data.filters import GridRequestError
 from dashapp.data.grid_service import iter_csv
 from dashapp.data.links import parse_query
@@ -39,7 +40,11 @@ def install(server: Flask, deps: Deps) -> None:
     def export_csv() -> Response:
         return export_response(deps, request.args)
 
+    def export_xlsx() -> Response:
+        return export_response(deps, request.args, "xlsx")
+
     server.add_url_rule(f"{prefix}export.csv", "dashapp_export_csv", export_csv)
+    server.add_url_rule(f"{prefix}export.xlsx", "dashapp_export_xlsx", export_xlsx)
     install_job_routes(server, deps)
     install_compositor_routes(server, deps)
 
@@ -203,8 +208,15 @@ def install_job_routes(server: Flask, deps: Deps) -> None:
     server.add_url_rule(f"{prefix}jobs/<job_id>/model.pt", "dashapp_weights", weights)
 
 
-def export_response(deps: Deps, args: Mapping[str, str]) -> Response:
-    """Stream the view named by the query string as CSV; 400 with a message if it is bad."""
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def export_response(deps: Deps, args: Mapping[str, str], kind: str = "csv") -> Response:
+    """Stream the view named by the query string as CSV or XLSX; 400 with a message if bad.
+
+    ``bom=1`` starts the CSV with a byte-order mark: Excel then reads it as UTF-8 (without
+    one it guesses the system's code page and garbles anything beyond ASCII).
+    """
     state = parse_query(dict(args))
     key = state.get("table")
     grid_request = {
@@ -219,25 +231,36 @@ def export_response(deps: Deps, args: Mapping[str, str]) -> Response:
             mimetype="text/plain",
         )
     try:
-        chunks = iter_csv(deps.catalog, key, grid_request)  # runs the query before the 200
+        catalog, local = deps.locate(key)
+        # Either runs the query before the 200.
+        chunks: Iterator[Any] = (
+            iter_xlsx(catalog, local, grid_request)
+            if kind == "xlsx"
+            else iter_csv(catalog, local, grid_request)
+        )
     except (GridRequestError, CatalogError) as exc:
         return Response(f"Export refused: {exc}\n", 400, mimetype="text/plain")
     except DataUnavailable as exc:
         return Response(f"Export failed: {exc}\n", 503, mimetype="text/plain")
+    bom = kind == "csv" and args.get("bom") in ("1", "true", "yes")
 
-    def body() -> Iterator[str]:
+    def body() -> Iterator[Any]:
         try:
+            if bom:
+                yield "\ufeff"
             yield from chunks
         except DataUnavailable as exc:
             # The 200 is gone: a clean end would make a truncated file look complete.
-            # Say why in the file, then break the stream off (no final chunk), so the
-            # browser and any HTTP client report the download as failed.
-            yield f"\n# export stopped: {exc}\n"
-            raise ExportInterrupted(f"CSV export of {key} stopped: {exc}") from exc
+            # Say why in a CSV, then break the stream off (no final chunk), so the
+            # browser and any HTTP client report the download as failed (a workbook cut
+            # short cannot be opened anyway).
+            if kind == "csv":
+                yield f"\n# export stopped: {exc}\n"
+            raise ExportInterrupted(f"{kind.upper()} export of {key} stopped: {exc}") from exc
 
-    filename = re.sub(r"[^A-Za-z0-9._-]+", "_", key) + ".csv"
+    filename = re.sub(r"[^A-Za-z0-9._-]+", "_", key) + "." + kind
     return Response(
         stream_with_context(body()),
-        mimetype="text/csv",
+        mimetype=XLSX if kind == "xlsx" else "text/csv",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )

@@ -17,15 +17,14 @@ REQ = {"startRow": 0, "endRow": 100, "sortModel": [], "filterModel": {}}
 
 
 def rows_call(client, request, table="main.events", quick=""):
+    """A block request as the grid sends it: the table in its context (the grid's own)."""
+    if isinstance(request, dict):
+        request = {**request, "context": {"table": table}}
     return post_callback(
         client,
         "/",
         f"{Data.GRID}.getRowsResponse",
-        {
-            f"{Data.GRID}.getRowsRequest": request,
-            f"{Data.PICKER}.value": table,
-            f"{Data.QUICK}.value": quick,
-        },
+        {f"{Data.GRID}.getRowsRequest": request, f"{Data.QUICK}.value": quick},
     )
 
 
@@ -98,13 +97,13 @@ def test_cd003_unknown_table_and_garbage_request(client) -> None:
 
 def test_cd004_picker_lists_tables_and_honours_the_link(app) -> None:
     catalog = deps_of(app).catalog
-    options, value, warning = cb.load_tables(catalog, {"table": "main.users"})
+    options, value, warning = cb.load_tables([("default", catalog)], {"table": "main.users"})
     labels = {o["value"]: o["label"] for o in options}
     assert labels["main.events"] == "main.events — 5,000 rows"
     assert labels["main.experiment_summary"].startswith("main.experiment_summary — view")
     assert value == "main.users"
     assert warning is None
-    _, value, warning = cb.load_tables(catalog, {"table": "main.missing"})
+    _, value, warning = cb.load_tables([("default", catalog)], {"table": "main.missing"})
     assert value == "main.customer_churn"
     assert "no table 'main.missing'" in warning
 

@@ -27,15 +27,15 @@ def demo(app) -> sqlite3.Connection:
 
 
 def rows_call(client, request, explore, quick=""):
+    """A block request of a grid whose context carries ``explore`` (as the page builds it)."""
+    context = {"table": "main.events", "explore": explore}
     status, body = post_callback(
         client,
         "/",
         f"{Data.GRID}.getRowsResponse",
         {
-            f"{Data.GRID}.getRowsRequest": request,
-            f"{Data.PICKER}.value": "main.events",
+            f"{Data.GRID}.getRowsRequest": {**request, "context": context},
             f"{Data.QUICK}.value": quick,
-            f"{Data.EXPLORE}.data": explore,
         },
     )
     assert status == 200, body
@@ -274,7 +274,7 @@ def test_cx006_value_lists_and_profiles_through_dash(client) -> None:
 
 
 def test_cx009_a_link_with_a_bad_grouping_shows_rows_and_says_why(app) -> None:
-    from callbacks.data import show_table
+    from callbacks.data_open import show_table
 
     catalog = deps_of(app).catalog
     state = {"table": "main.events", "group": {"by": ["nope"]}, "sets": {"country": ["DE"]}}

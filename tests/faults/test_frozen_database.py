@@ -75,8 +75,8 @@ class Client:
                     "endRow": start + 100,
                     "sortModel": [],
                     "filterModel": {},
+                    "context": {"table": table},  # the grid names its table
                 },
-                f"{Data.PICKER}.value": table,
                 f"{Data.QUICK}.value": "",
             },
         )

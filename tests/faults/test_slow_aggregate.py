@@ -84,16 +84,13 @@ def post(server: LiveServer, body: dict[str, Any]) -> dict[str, Any]:
 
 
 def rows_body(deps: list[dict[str, Any]], table: str, explore: Any) -> dict[str, Any]:
-    """A block request of ``table`` as the page sends it."""
+    """A block request of ``table`` as the page sends it (the grid's context names both)."""
+    context = {"table": table, "explore": explore}
+    request = {"startRow": 0, "endRow": 100, "sortModel": [], "context": context}
     return build_payload(
         deps,
         f"{Data.GRID}.getRowsResponse",
-        {
-            f"{Data.GRID}.getRowsRequest": {"startRow": 0, "endRow": 100, "sortModel": []},
-            f"{Data.PICKER}.value": table,
-            f"{Data.QUICK}.value": "",
-            f"{Data.EXPLORE}.data": explore,
-        },
+        {f"{Data.GRID}.getRowsRequest": request, f"{Data.QUICK}.value": ""},
     )
 
 

@@ -19,13 +19,13 @@ def test_id001_ids_are_unique() -> None:
 
 
 def test_id002_every_id_appears_in_a_layout(app) -> None:
-    from components import compositor, data, home, job, not_found, shell, training
+    from components import compositor, data, data_grid, home, job, not_found, shell, training
 
     events = deps_of(app).catalog.table("main.events")
     with app.server.test_request_context("/"):
         layouts = [m.layout() for m in (shell, home, data, training, compositor, not_found)]
         # Parts built by callbacks once a table (or a chart column) is chosen.
-        layouts += [data.grid(events, {}), data.table_panel(events), data.chart_graph({})]
+        layouts += [data_grid.grid(events, {}), data.table_panel(events), data.chart_graph({})]
         store = deps_of(app).job_store
         layouts += [job.job_panel(job_view(store, store.create("shapes-cnn", {}, "t")))]
         rendered = json.dumps(layouts, cls=plotly.utils.PlotlyJSONEncoder)

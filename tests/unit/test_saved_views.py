@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -27,6 +28,11 @@ VIEW = {
     "group": {"by": ["flag"], "aggs": [{"fn": "count"}, {"fn": "avg", "col": "price $"}]},
     "chart": "day",
 }
+
+
+def one_source(catalog: Catalog) -> Callable[[str], tuple[Catalog, str]]:
+    """``Deps.locate`` of a single database: every key is of ``catalog``."""
+    return lambda key: (catalog, key)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -76,7 +82,7 @@ def test_sv001_private_views_are_their_owners_shared_ones_everyones(store, data)
 def test_sv002_a_saved_link_opens_the_same_view(store, data) -> None:
     catalog, _ = data
     saved = store.save(owner="ann", name="v", view=check_view(catalog, VIEW), shared=False)
-    query, notes = open_view(store, catalog, saved.id, "ann")
+    query, notes = open_view(store, one_source(catalog), saved.id, "ann")
     assert notes == []
     state = parse_query(query)
     assert state["table"] == KEY
@@ -89,7 +95,7 @@ def test_sv002_a_saved_link_opens_the_same_view(store, data) -> None:
     )
     assert (state["group"], state["chart"]) == (VIEW["group"], VIEW["chart"])
     # Someone else cannot open a private view; an unknown id says so.
-    query, notes = open_view(store, catalog, saved.id, "bob")
+    query, notes = open_view(store, one_source(catalog), saved.id, "bob")
     assert query == {}
     assert "no saved view" in notes[0]
 
@@ -103,7 +109,7 @@ def test_sv003_a_view_whose_table_or_columns_have_gone_says_so(store, data) -> N
         conn.execute(sql(f'ALTER TABLE {QUOTED} DROP COLUMN "price $"'))
         conn.execute(sql(f'ALTER TABLE {QUOTED} DROP COLUMN "day"'))
     catalog.forget()
-    query, notes = open_view(store, catalog, saved.id, "bob")
+    query, notes = open_view(store, one_source(catalog), saved.id, "bob")
     assert notes == [
         f"The saved view 'Prices' refers to columns that are no longer in {KEY}: 'price $',"
         " 'day'. It is shown without them."
@@ -118,7 +124,7 @@ def test_sv003_a_view_whose_table_or_columns_have_gone_says_so(store, data) -> N
         conn.execute(sql(f"DROP TABLE {QUOTED}"))
     writer.dispose()
     catalog.forget()
-    query, notes = open_view(store, catalog, saved.id, "ann")
+    query, notes = open_view(store, one_source(catalog), saved.id, "ann")
     assert query == {}
     assert notes == [f"The saved view 'Prices' shows the table {KEY}, which is no longer there."]
 
