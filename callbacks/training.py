@@ -9,6 +9,8 @@ from typing import Any
 from dash import ALL, MATCH, Dash, Input, Output, Patch, State, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
+from callbacks import training_job
+from components import compare as compare_view
 from components import job as job_parts
 from components import training as view
 from components.common import message
@@ -18,10 +20,11 @@ from dashapp.identity import Identity
 from jobs import registry
 from jobs import service as jobs_service
 from jobs.files import artifacts_root
+from jobs.follow import queue_position
 from jobs.launcher import release_inherited_sockets
 from jobs.runner import LostJobWatch, supervise
 from jobs.service import body_revision, compare, header_signature, job_view, launch
-from jobs.store import PAGE, WORKER, JobStore
+from jobs.store import PAGE, QUEUED, WORKER, JobStore
 
 
 def start(
@@ -96,18 +99,23 @@ def poll(
             None,
             None,
         )
-    sig, rev = header_signature(job), body_revision(job)
+    position = queue_position(store, job.id) if job.status == QUEUED else None
+    sig, rev = f"{header_signature(job)}|{position}", body_revision(job)
     return (
-        no_update if sig == prev_sig else job_parts.job_header(job),
+        no_update if sig == prev_sig else job_parts.job_header(job, position),
         no_update if sig == prev_sig else sig,
         no_update if rev == prev_rev else rev,
     )
 
 
-def body(store: JobStore, job_id: Any) -> Any:
-    """The job's chart, gallery, log and parameters."""
+def body(store: JobStore, job_id: Any, log_y: Any = False, smoothing: Any = 0) -> Any:
+    """The job's metrics panels, facts, gallery and parameters."""
     data = job_view(store, job_id) if isinstance(job_id, str) and job_id else None
-    return None if data is None else job_parts.job_body(data)
+    if data is None:
+        return None
+    return job_parts.job_body(
+        data, log_y=log_y is True, smoothing=training_job.smoothing_of(smoothing)
+    )
 
 
 def cancel(store: JobStore, job_id: str, who: Identity) -> str:
@@ -165,6 +173,9 @@ def register(app: Dash, deps: Deps) -> None:
         State(Training.TRAINER, "value"),
         State({"type": "training-param", "name": ALL}, "id"),
         State({"type": "training-param", "name": ALL}, "value"),
+        # One click, one job: disabled while the request is in flight (and assets/training.js
+        # drops a second click that comes before Dash has disabled it).
+        running=[(Output(Training.START, "disabled"), True, False)],
         prevent_initial_call=True,
     )
     def _start(_: Any, trainer: Any, ids: list[Any], values: list[Any]) -> tuple[Any, ...]:
@@ -231,10 +242,12 @@ def register(app: Dash, deps: Deps) -> None:
     @app.callback(
         Output(Training.BODY, "children"),
         Input(Training.REVISION, "data"),
+        Input(Training.METRICS_LOG, "value"),
+        Input(Training.METRICS_SMOOTH, "value"),
         State(Training.CURRENT, "data"),
     )
-    def _body(_: Any, job_id: Any) -> Any:
-        return body(deps.job_store, job_id)
+    def _body(_: Any, log_y: Any, smoothing: Any, job_id: Any) -> Any:
+        return body(deps.job_store, job_id, log_y, smoothing)
 
     @app.callback(
         Output(Training.CANCEL_NOTE, "children"),
@@ -249,10 +262,14 @@ def register(app: Dash, deps: Deps) -> None:
 
     @app.callback(
         Output(Training.COMPARE_BODY, "children"),
+        Output(Training.COMPARE_LINK, "href"),
+        Output(Training.COMPARE_LINK, "hidden"),
         Input(Training.COMPARE, "value"),
     )
     def _compare(job_ids: Any) -> Any:
-        return view.comparison(compare(deps.job_store, job_ids))
+        result = compare(deps.job_store, job_ids)
+        ids = [j.id for j in result.jobs]
+        return compare_view.comparison(result), compare_view.compare_href(ids), bool(result.error)
 
     @app.callback(
         Output(Training.JOBS, "children"),
@@ -268,3 +285,5 @@ def register(app: Dash, deps: Deps) -> None:
             limit=50,
         )
         return view.jobs_table(jobs), view.compare_options(jobs)
+
+    training_job.register(app, deps)

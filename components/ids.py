@@ -16,6 +16,11 @@ class Shell:
     THEME_SWITCH = "shell-theme-switch"
     USER = "shell-user"
     PAGE = "shell-page"
+    # Toasts when one of the user's jobs ends, on any page.
+    TOASTS = "shell-toasts"
+    JOBS_TICK = "shell-jobs-tick"
+    JOBS_SINCE = "shell-jobs-since"
+    JOBS_SEEN = "shell-jobs-seen"
 
 
 class Home:
@@ -122,6 +127,22 @@ class Training:
     SIGNATURE = "training-signature"
     CANCEL = "training-cancel"
     CANCEL_NOTE = "training-cancel-note"
+    # Metrics panels: log scale and smoothing (the job panel, the comparison page).
+    METRICS_TOOLS = "training-metrics-tools"
+    METRICS_LOG = "training-metrics-log"
+    METRICS_SMOOTH = "training-metrics-smooth"
+    COMPARE_LOG = "training-compare-log"
+    COMPARE_SMOOTH = "training-compare-smooth"
+    COMPARE_JOBS = "training-compare-jobs"
+    COMPARE_PAGE = "training-compare-page"
+    COMPARE_LINK = "training-compare-link"
+    # The whole log of a job, in pages.
+    LOG_SECTION = "training-log-section"
+    LOG = "training-log"
+    LOG_STATE = "training-log-state"
+    LOG_INFO = "training-log-info"
+    LOG_EARLIER = "training-log-earlier"
+    LOG_DOWNLOAD = "training-log-download"
 
     @staticmethod
     def param(name: str) -> dict[str, str]:

@@ -12,7 +12,7 @@ from dash import dcc, get_relative_path, html
 
 from components.common import dropdown, icon, page_header
 from components.ids import Training
-from components.job import STATUS_COLOR, job_container, metrics_figure, status_badge
+from components.job import STATUS_COLOR, job_container, status_badge
 from jobs import registry
 from jobs.params import BOOL, CHOICE, FLOAT, INT, Param
 from jobs.store import QUEUED, Job
@@ -200,7 +200,18 @@ def layout(**query: str) -> html.Div:
     compare = dbc.Card(
         dbc.CardBody(
             [
-                html.H2("Compare jobs", className="h6"),
+                html.Div(
+                    [
+                        html.H2("Compare jobs", className="h6 mb-0 me-auto"),
+                        html.A(
+                            [icon("link-45deg", class_name="me-1"), "Open as a page"],
+                            id=Training.COMPARE_LINK,
+                            className="small",
+                            hidden=True,
+                        ),
+                    ],
+                    className="d-flex align-items-center mb-2",
+                ),
                 dropdown(
                     id=Training.COMPARE,
                     multi=True,
@@ -221,37 +232,6 @@ def layout(**query: str) -> html.Div:
                 ],
                 className="g-3",
             ),
-        ]
-    )
-
-
-def comparison(result: Any) -> Any:
-    """Parameters side by side (differences highlighted) and every metric overlaid."""
-    if result.error:
-        return html.P(result.error, className="small text-body-secondary mb-0")
-    head = html.Thead(
-        html.Tr(
-            [html.Th("Parameter")]
-            + [html.Th(j.id[:8], className="font-monospace") for j in result.jobs]
-        )
-    )
-    rows = [
-        html.Tr(
-            [html.Td(name)] + [html.Td(str(v)) for v in values],
-            className="table-warning" if differs else "",
-        )
-        for name, values, differs in result.params
-    ]
-    series = {
-        f"{job.id[:8]} {name}": points
-        for job in result.jobs
-        for name, points in result.metrics[job.id].items()
-    }
-    fig = metrics_figure(series, height=300, markers=False)
-    return html.Div(
-        [
-            dbc.Table([head, html.Tbody(rows)], size="sm", className="small", responsive=True),
-            dcc.Graph(figure=fig, config={"displaylogo": False}),
         ]
     )
 

@@ -143,7 +143,7 @@ def test_ct005_artifact_and_download_routes_refuse_what_is_not_there(client) -> 
 
 
 def test_ct007_compare_highlights_differences_and_overlays_metrics(app) -> None:
-    from components import training as view
+    from components import compare as view
     from jobs.service import compare
 
     store = deps_of(app).job_store
