@@ -285,7 +285,11 @@ class Deps:
             if self.job_sweeper is None:
                 s = self.settings
                 args = RunnerArgs(s.state_url, s.data_dir, s.database_url, s.max_jobs)
-                self.job_sweeper = JobSweeper(lambda: self.job_store, Launcher(args, dispatch))
+                self.job_sweeper = JobSweeper(
+                    lambda: self.job_store,
+                    Launcher(args, dispatch),
+                    retention_days=s.job_retention_days,
+                )
                 self.job_sweeper.start()
             return self.job_sweeper
 

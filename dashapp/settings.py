@@ -254,6 +254,9 @@ class Settings:
     max_jobs: int = setting(
         2, _ints(1, 64), "Training jobs running at once; more wait, visibly queued."
     )
+    job_retention_days: float = setting(
+        0.0, _floats(0, 36500), "Ended jobs are deleted this many days after they end.", "0 (off)"
+    )
     data_allow: tuple[str, ...] = setting(
         (),
         _parse_patterns,

@@ -15,17 +15,21 @@ import os
 import stat
 import subprocess
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from jobs.launches import orphans, release_launch, take_launch
+from jobs.manage import sweep_expired
 from jobs.runner import mark_lost, start_taken
 from jobs.store import CELERY, ORPHAN_AFTER_S, SERVER, JobStore
 
 log = logging.getLogger("dashapp.jobs")
 
 SWEEP_EVERY_S = 5.0
+# Jobs past their retention are looked for this often (and at start-up).
+RETENTION_EVERY_S = 600.0
 
 
 def release_inherited_sockets(keep: Iterable[int] = (0, 1, 2)) -> int:
@@ -139,9 +143,18 @@ class JobSweeper:
         store: Callable[[], JobStore],
         launcher: Launcher,
         every_s: float = SWEEP_EVERY_S,
+        *,
+        retention_days: float = 0.0,
+        retention_every_s: float = RETENTION_EVERY_S,
     ) -> None:
-        """Sweep ``store()`` with ``launcher`` every ``every_s`` seconds once started."""
+        """Sweep ``store()`` with ``launcher`` every ``every_s`` seconds once started.
+
+        ``retention_days`` > 0: ended jobs older than that are deleted (with their files),
+        looked for every ``retention_every_s``.
+        """
         self._store, self.launcher, self.every_s = store, launcher, every_s
+        self.retention_days, self.retention_every_s = retention_days, retention_every_s
+        self._retained_at = float("-inf")
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._failing = False
@@ -165,6 +178,7 @@ class JobSweeper:
             store = self._store()
             acted = mark_lost(store, data_dir=self.launcher.args.data_dir)
             acted += self.launcher.launch_orphans(store)
+            acted += self._retain(store)
         except Exception as exc:  # the database is away: the next round tries again
             if not self._failing:
                 log.warning("job sweep failed (retrying every %.0f s): %s", self.every_s, exc)
@@ -175,6 +189,16 @@ class JobSweeper:
         self._failing = False
         self.rounds += 1
         return acted
+
+    def _retain(self, store: JobStore) -> list[str]:
+        """Delete jobs past the retention, when it is set and its time has come."""
+        if (
+            self.retention_days <= 0
+            or time.monotonic() - self._retained_at < self.retention_every_s
+        ):
+            return []
+        self._retained_at = time.monotonic()
+        return sweep_expired(store, self.retention_days, self.launcher.args.data_dir)
 
     def _loop(self) -> None:
         """Sweep until stopped."""

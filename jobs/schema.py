@@ -45,7 +45,16 @@ jobs = Table(
     # ``WORKER``) and when: a queued job nobody took is an orphan the server launches itself.
     Column("launcher", String(20)),
     Column("launched_at", DateTime),
+    # A person's words for the run ("" until given) and its tags, stored as ",a,b," so that
+    # one tag is found with LIKE '%,a,%' on either database (tags never contain commas).
+    Column("name", String(200), nullable=False, default="", server_default=""),
+    Column("tags", Text, nullable=False, default="", server_default=""),
     Index("ix_jobs_created_at", "created_at"),
+    # The runs table and the API filter on these and page newest first.
+    Index("ix_jobs_status_created_at", "status", "created_at"),
+    Index("ix_jobs_trainer_created_at", "trainer", "created_at"),
+    Index("ix_jobs_user_created_at", "user", "created_at"),
+    Index("ix_jobs_finished_at", "finished_at"),  # the retention sweep
 )
 job_metrics = Table(
     "job_metrics",
@@ -63,6 +72,18 @@ job_logs = Table(
     Column("job_id", String(32), ForeignKey("jobs.id"), nullable=False, index=True),
     Column("at", DateTime, nullable=False),
     Column("line", Text, nullable=False),
+    Index("ix_job_logs_job_id_id", "job_id", "id"),  # the whole log, a page at a time
+)
+# The last value of each metric of each job (kept by ``JobStore.add_metrics``): the runs
+# table's metric columns and sorting by a metric read one indexed row per job.
+job_final_metrics = Table(
+    "job_final_metrics",
+    metadata,
+    Column("job_id", String(32), ForeignKey("jobs.id"), primary_key=True),
+    Column("name", String(80), primary_key=True),
+    Column("step", Integer, nullable=False),
+    Column("value", Float, nullable=False),
+    Index("ix_job_final_metrics_name_value", "name", "value"),
 )
 job_artifacts = Table(
     "job_artifacts",

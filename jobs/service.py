@@ -10,17 +10,25 @@ from typing import Any
 
 from jobs import registry
 from jobs.files import check_writable, disk_problem
+from jobs.manage import check_labels, delete_job, set_labels
 from jobs.params import validate
 from jobs.store import FINAL, Job, JobStore
 from jobs.trainer import Trainer
 
+# What became of a request on one job (the API answers 200, 404, 403, 409 and 400).
+OK, NOT_FOUND, FORBIDDEN, CONFLICT, INVALID = "ok", "not found", "forbidden", "conflict", "invalid"
+
 
 @dataclass(frozen=True)
 class Launch:
-    """The result of asking for a job: its id, or the message per field."""
+    """The result of asking for a job: its id, or the message per field.
+
+    ``server_fault``: the request was fine but the server cannot take a job now (its disk).
+    """
 
     job_id: str | None
     errors: dict[str, str]
+    server_fault: bool = False
 
 
 def launch(
@@ -31,12 +39,15 @@ def launch(
     context: Any = None,
     *,
     files: Path | None = None,
+    name: Any = None,
+    tags: Any = None,
 ) -> Launch:
     """Validate a job request and store it as queued (nothing runs yet).
 
     ``context`` is what a trainer's ``check`` may consult (the browsed database's catalog);
     ``files``: the folder the job's files go to, checked by a real write first (a job that
-    cannot write its weights is refused now, with the reason, not failed later).
+    cannot write its weights is refused now, with the reason, not failed later);
+    ``name``/``tags``: the run's label (``jobs.manage.check_labels``).
     """
     if not isinstance(trainer_name, str):
         return Launch(None, {"": "choose a trainer"})
@@ -47,28 +58,95 @@ def launch(
     values, errors = validate(trainer.params, raw_params)
     if not errors and trainer.check is not None:
         errors = trainer.check(values, context)
+    labels = check_labels(name, tags)
+    errors = {**errors, **labels.errors}
     if errors:
         return Launch(None, errors)
     problem = check_writable(files) if files is not None else None
     if problem:
-        return Launch(None, {"": f"The job was not started: {problem}."})
+        return Launch(None, {"": f"The job was not started: {problem}."}, server_fault=True)
     try:
-        return Launch(store.create(trainer.name, values, user), {})
+        job_id = store.create(
+            trainer.name, values, user, name=labels.name or "", tags=labels.tags or ()
+        )
+        return Launch(job_id, {})
     except Exception as exc:  # the state database's own disk (SQLite beside the data)
         problem = disk_problem(exc)
         if problem is None:
             raise
-        return Launch(None, {"": f"The job was not started: {problem}."})
+        return Launch(None, {"": f"The job was not started: {problem}."}, server_fault=True)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a request on one job came to (``OK``, ``NOT_FOUND``, ...) and what to tell."""
+
+    code: str
+    message: str
+    errors: dict[str, str] | None = None
+
+
+def may_change(job: Job, user: str, admin: bool) -> bool:
+    """Whether ``user`` may cancel, rename or delete ``job`` (who started it, or an admin)."""
+    return job.user == user or admin
+
+
+def cancel_job(store: JobStore, job_id: str, *, user: str, admin: bool) -> Outcome:
+    """Ask a job to stop, if ``user`` started it or is an admin."""
+    job = store.get(job_id)
+    if job is None:
+        return Outcome(NOT_FOUND, "No such job.")
+    if not may_change(job, user, admin):
+        return Outcome(
+            FORBIDDEN, f"Only {job.user} (who started it) or an admin can cancel this job."
+        )
+    if store.request_cancel(job_id):
+        return Outcome(OK, "Stopping…")
+    return Outcome(CONFLICT, "This job has already ended.")
 
 
 def cancel(store: JobStore, job_id: str, *, user: str, admin: bool) -> str:
     """Ask a job to stop, if ``user`` started it or is an admin; says what happened."""
+    return cancel_job(store, job_id, user=user, admin=admin).message
+
+
+def relabel(
+    store: JobStore, job_id: str, *, user: str, admin: bool, name: Any = None, tags: Any = None
+) -> Outcome:
+    """Rename and/or retag a job (``None``: unchanged), if ``user`` may change it."""
     job = store.get(job_id)
     if job is None:
-        return "No such job."
-    if job.user != user and not admin:
-        return f"Only {job.user} (who started it) or an admin can cancel this job."
-    return "Stopping…" if store.request_cancel(job_id) else "This job has already ended."
+        return Outcome(NOT_FOUND, "No such job.")
+    if not may_change(job, user, admin):
+        return Outcome(FORBIDDEN, f"Only {job.user} (who started it) or an admin can edit it.")
+    labels = check_labels(name, tags)
+    if labels.errors:
+        return Outcome(INVALID, "Please correct the name or tags.", labels.errors)
+    set_labels(store, job_id, name=labels.name, tags=labels.tags)
+    return Outcome(OK, "Saved.")
+
+
+def delete(
+    store: JobStore, job_id: str, *, user: str, admin: bool, data_dir: Path | None
+) -> Outcome:
+    """Delete an ended job with everything it made, if ``user`` started it or is an admin."""
+    job = store.get(job_id)
+    if job is None:
+        return Outcome(NOT_FOUND, "No such job.")
+    if not may_change(job, user, admin):
+        return Outcome(
+            FORBIDDEN, f"Only {job.user} (who started it) or an admin can delete this job."
+        )
+    if not job.done:
+        return Outcome(CONFLICT, "This job has not ended: cancel it first, then delete it.")
+    if not delete_job(store, job_id, data_dir):
+        return Outcome(NOT_FOUND, "No such job.")  # deleted meanwhile
+    return Outcome(OK, "Deleted.")
+
+
+def visible(job: Job, user: str, admin: bool) -> bool:
+    """Whether the jobs API shows ``job`` to ``user``: their own jobs, or any to an admin."""
+    return job.user == user or admin
 
 
 def prefill(store: JobStore, trainer: Trainer, given: Any) -> dict[str, Any]:

@@ -8,11 +8,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     Engine,
     and_,
+    delete,
     func,
     insert,
     or_,
@@ -20,7 +21,14 @@ from sqlalchemy import (
     update,
 )
 
-from jobs.schema import job_artifacts, job_files, job_logs, job_metrics, jobs
+from jobs.schema import (
+    job_artifacts,
+    job_files,
+    job_final_metrics,
+    job_logs,
+    job_metrics,
+    jobs,
+)
 
 QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED = (
     "queued",
@@ -75,17 +83,34 @@ class Job:
         return self.status in FINAL
 
 
-# A Job reads its own columns only: the launch bookkeeping is the launcher's business.
+# A Job reads its own columns only: the launch bookkeeping is the launcher's business, and
+# names and tags are read by ``jobs.query`` (a Job can be read before the schema is upgraded).
 JOB_COLUMNS = [jobs.c[f.name] for f in fields(Job)]
 
 
-def _job(row: Any) -> Job:
-    """A Job from a ``jobs`` row."""
+def encode_tags(tags: Sequence[str]) -> str:
+    """Tags as stored: ``,a,b,`` (``""`` for none), so one tag is matched by ``%,a,%``."""
+    return "," + ",".join(tags) + "," if tags else ""
+
+
+def decode_tags(stored: str | None) -> tuple[str, ...]:
+    """Tags from their stored form."""
+    return tuple(t for t in (stored or "").split(",") if t)
+
+
+JobT = TypeVar("JobT", bound=Job)
+
+
+def job_of_row(row: Any, kind: type[JobT]) -> JobT:
+    """A Job (or a subclass: ``jobs.query.Run``) from a row of its columns."""
     data = dict(row._mapping)
     data["params"] = json.loads(data["params"])
     data["progress"] = json.loads(data["progress"]) if data["progress"] else {}
     data["cancel_requested"] = bool(data["cancel_requested"])
-    return Job(**data)
+    if "tags" in data:
+        data["name"] = data["name"] or ""
+        data["tags"] = decode_tags(data["tags"])
+    return kind(**data)
 
 
 class JobStore:
@@ -95,8 +120,16 @@ class JobStore:
         """Read and write jobs through ``engine`` (the schema is ensured at start-up)."""
         self.engine = engine
 
-    def create(self, trainer: str, params: dict[str, Any], user: str) -> str:
-        """Store a new queued job and return its id."""
+    def create(
+        self,
+        trainer: str,
+        params: dict[str, Any],
+        user: str,
+        *,
+        name: str = "",
+        tags: Sequence[str] = (),
+    ) -> str:
+        """Store a new queued job and return its id (name and tags already checked)."""
         job_id = uuid.uuid4().hex
         with self.engine.begin() as conn:
             conn.execute(
@@ -109,6 +142,8 @@ class JobStore:
                     created_at=now(),
                     cancel_requested=False,
                     revision=0,
+                    name=name,
+                    tags=encode_tags(tags),
                 )
             )
         return job_id
@@ -117,7 +152,7 @@ class JobStore:
         """One job, or None."""
         with self.engine.connect() as conn:
             row = conn.execute(select(*JOB_COLUMNS).where(jobs.c.id == job_id)).first()
-        return _job(row) if row else None
+        return job_of_row(row, Job) if row else None
 
     def list_jobs(
         self, *, status: str | None = None, trainer: str | None = None, limit: int = 200
@@ -129,7 +164,7 @@ class JobStore:
         if trainer:
             stmt = stmt.where(jobs.c.trainer == trainer)
         with self.engine.connect() as conn:
-            return [_job(r) for r in conn.execute(stmt)]
+            return [job_of_row(r, Job) for r in conn.execute(stmt)]
 
     def update(self, job_id: str, **values: Any) -> None:
         """Change columns of one job (``progress`` may be given as a dict)."""
@@ -227,8 +262,16 @@ class JobStore:
         if not values:
             return
         rows = [{"job_id": job_id, "step": s, "name": n, "value": v} for s, n, v in values]
+        last = {n: (s, v) for s, n, v in values}  # the batch's last value of each metric
+        finals = [
+            {"job_id": job_id, "name": n, "step": s, "value": v} for n, (s, v) in last.items()
+        ]
+        fm = job_final_metrics
         with self.engine.begin() as conn:
             conn.execute(insert(job_metrics), rows)
+            # Only the job's own process writes its metrics: delete and insert cannot race.
+            conn.execute(delete(fm).where(fm.c.job_id == job_id, fm.c.name.in_(list(last))))
+            conn.execute(insert(fm), finals)
             self._bump(conn, job_id)
 
     def metrics(self, job_id: str) -> dict[str, list[tuple[int, float]]]:

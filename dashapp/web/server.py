@@ -34,7 +34,7 @@ from dashapp.db import DatabaseBusy, is_unresponsive
 from dashapp.deps import HEALTH_PROBE_S, Deps
 from dashapp.identity import ANONYMOUS, Identity
 from dashapp.settings import Settings
-from dashapp.web import logs, routes, security, sessions, signin
+from dashapp.web import api, logs, routes, security, sessions, signin
 from dashapp.web.throttle import SignInThrottle, TooManyAttempts, storage_uri
 
 
@@ -382,6 +382,7 @@ def install(server: Flask, deps: Deps, front: Frontend) -> None:
 
     server.add_url_rule(f"{prefix}healthz", "dashapp_healthz", healthz)
     routes.install(server, deps)
+    api.install(server, deps)
 
 
 def request_limit(settings: Settings) -> int:
