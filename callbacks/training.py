@@ -20,8 +20,8 @@ from dashapp.identity import Identity
 from jobs import registry
 from jobs import service as jobs_service
 from jobs.files import artifacts_root
-from jobs.follow import queue_position
 from jobs.launcher import release_inherited_sockets
+from jobs.query import queue_position
 from jobs.runner import LostJobWatch, supervise
 from jobs.service import body_revision, compare, header_signature, job_view, launch
 from jobs.store import PAGE, QUEUED, WORKER, JobStore

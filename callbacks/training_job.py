@@ -19,7 +19,8 @@ from dash import (
 from components import compare as compare_view
 from components.ids import Training
 from dashapp.deps import Deps
-from jobs.follow import LogLine, log_after, log_before, log_count, log_tail
+from jobs.follow import log_before, log_tail
+from jobs.query import LogLine, log_count, log_lines
 from jobs.service import compare
 from jobs.store import JobStore
 
@@ -63,7 +64,7 @@ def log_update(store: JobStore, job_id: Any, state: Any, earlier: bool) -> tuple
             children.prepend(text_block(lines))
             seen = {**seen, "first": lines[0].id, "shown": seen["shown"] + len(lines)}
     elif seen is not None:
-        lines = log_after(store, job_id, seen["last"], LOG_NEW_MAX)
+        lines = log_lines(store, job_id, seen["last"], LOG_NEW_MAX)
         if len(lines) == LOG_NEW_MAX:
             seen = None  # too many to add: start again from the newest
         elif lines:

@@ -1,4 +1,7 @@
-"""What pages read to follow jobs: the whole log in pages, and the jobs that ended lately."""
+"""What pages read to follow jobs: the log backwards from its end, the jobs that ended lately.
+
+The log forwards, a page at a time, is ``jobs.query.log_lines``.
+"""
 
 from __future__ import annotations
 
@@ -7,19 +10,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, select
 
+from jobs.query import LogLine, log_lines
 from jobs.schema import job_logs, jobs
-from jobs.store import FINAL, QUEUED, JobStore
-
-
-@dataclass(frozen=True)
-class LogLine:
-    """One line of a job's log, with its id (the order lines were written in)."""
-
-    id: int
-    at: datetime
-    line: str
+from jobs.store import FINAL, JobStore
 
 
 def _lines(store: JobStore, stmt: Select[Any]) -> list[LogLine]:
@@ -47,24 +42,11 @@ def log_before(store: JobStore, job_id: str, before_id: int, limit: int) -> list
     return _lines(store, stmt)[::-1]
 
 
-def log_after(store: JobStore, job_id: str, after_id: int, limit: int) -> list[LogLine]:
-    """Up to ``limit`` lines written after line ``after_id``, oldest first."""
-    stmt = _base(job_id).where(job_logs.c.id > after_id).order_by(job_logs.c.id).limit(limit)
-    return _lines(store, stmt)
-
-
-def log_count(store: JobStore, job_id: str) -> int:
-    """How many lines the job's log has."""
-    stmt = select(func.count()).select_from(job_logs).where(job_logs.c.job_id == job_id)
-    with store.engine.connect() as conn:
-        return int(conn.execute(stmt).scalar_one())
-
-
 def log_text(store: JobStore, job_id: str, batch: int = 5000) -> Iterator[str]:
     """The whole log as text, a line at a time with its UTC time; read in batches."""
     last = 0
     while True:
-        lines = log_after(store, job_id, last, batch)
+        lines = log_lines(store, job_id, last, batch)
         for item in lines:
             yield f"{item.at:%Y-%m-%d %H:%M:%S}Z {item.line}\n"
         if len(lines) < batch:
@@ -96,27 +78,3 @@ def ended_since(store: JobStore, user: str, since: datetime, limit: int = 20) ->
     )
     with store.engine.connect() as conn:
         return [Ended(*r) for r in conn.execute(stmt)]
-
-
-def queue_position(store: JobStore, job_id: str) -> int | None:
-    """A queued job's place in the queue (1: the next to run), or None if it is not queued.
-
-    Jobs run oldest first (``JobStore.claim``), so the place is one more than the queued
-    jobs created before it.
-    """
-    me = select(jobs.c.created_at, jobs.c.id).where(jobs.c.id == job_id, jobs.c.status == QUEUED)
-    with store.engine.connect() as conn:
-        row = conn.execute(me).first()
-        if row is None:
-            return None
-        created, own_id = row
-        ahead = (
-            select(func.count())
-            .select_from(jobs)
-            .where(
-                jobs.c.status == QUEUED,
-                (jobs.c.created_at < created)
-                | ((jobs.c.created_at == created) & (jobs.c.id < own_id)),
-            )
-        )
-        return int(conn.execute(ahead).scalar_one()) + 1

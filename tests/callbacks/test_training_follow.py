@@ -19,7 +19,8 @@ from components.ids import Shell, Training
 from components.metrics import ema, family, metrics_figure
 from dashapp.app import deps_of
 from dashapp.db import make_engine
-from jobs.follow import log_count, log_tail
+from jobs.follow import log_tail
+from jobs.query import log_count
 from jobs.reporter import FACT_STEP, Reporter, SilentReporter, split_facts
 from jobs.service import compare
 from jobs.store import FAILED, SUCCEEDED, JobStore, now
