@@ -2,14 +2,106 @@
 (function () {
   "use strict";
 
+  function withGrid(gridId, fn) {
+    var lib = window.dash_ag_grid;
+    if (!lib || !gridId) return;
+    if (lib.getApiAsync) lib.getApiAsync(gridId).then(fn).catch(function () {});
+    else {
+      try { fn(lib.getApi(gridId)); } catch (e) { /* not mounted yet */ }
+    }
+  }
+
+  // A day typed in the date filter is a day where the reader is: its bounds go to the
+  // server in UTC (the end excluded: the next local midnight).
+  function localDay(text, nextDay) {
+    if (!text || !/^\d{4}-\d{2}-\d{2}$/.test(text)) return null;
+    var parts = text.split("-").map(Number);
+    var day = new Date(parts[0], parts[1] - 1, parts[2] + (nextDay ? 1 : 0));
+    return isNaN(day.getTime()) ? null : day.toISOString();
+  }
+
   window.dash_clientside = Object.assign({}, window.dash_clientside, {
     dashappTraining: {
       // The chart's tools and the log show once there is a job to show.
       showJobParts: function (jobId) {
         return [!jobId, !jobId];
+      },
+      runsRange: function (from, to) {
+        return { since: localDay(from, false), until: localDay(to, true) };
+      },
+      // A filter changed: the table starts again from its first block. The timer or an
+      // edit: the blocks shown are read again in place (not while a cell is edited).
+      runsReload: function () {
+        var gridId = arguments[arguments.length - 1];
+        var ctx = window.dash_clientside.callback_context;
+        var ids = (ctx.triggered || []).map(function (t) { return t.prop_id.split(".")[0]; });
+        var refresh = ids.every(function (id) {
+          return id === "training-list-tick" || id === "training-runs-refresh";
+        });
+        withGrid(gridId, function (api) {
+          if (!refresh) {
+            api.purgeInfiniteCache();
+          } else if (!(api.getEditingCells && api.getEditingCells().length)) {
+            api.refreshInfiniteCache();
+          }
+        });
+        return window.dash_clientside.no_update;
+      },
+      // Two or more selected runs can be compared, on a page of their own (a link).
+      runsSelection: function (selected) {
+        var ids = (selected || []).map(function (r) { return r && r.id; }).filter(Boolean);
+        var base = window.location.pathname.replace(/\/training\/?$/, "/training/compare");
+        return [base + "?jobs=" + ids.join(","), ids.length < 2];
       }
     }
   });
+
+  // Cells of the runs table: times in the reader's zone, durations, metric values.
+  var dagfuncs = (window.dashAgGridFunctions = window.dashAgGridFunctions || {});
+  var timeFormat = new Intl.DateTimeFormat(undefined, {
+    year: "numeric", month: "2-digit", day: "2-digit",
+    hour: "2-digit", minute: "2-digit", second: "2-digit"
+  });
+  var metricFormat = new Intl.NumberFormat(undefined, { maximumSignificantDigits: 5 });
+  dagfuncs.dashappLocalTime = function (value) {
+    if (!value) return "";
+    var at = new Date(value);
+    return isNaN(at.getTime()) ? String(value) : timeFormat.format(at);
+  };
+  dagfuncs.dashappDuration = function (seconds) {
+    if (seconds === null || seconds === undefined || seconds === "") return "";
+    var s = Math.floor(Number(seconds));
+    if (!isFinite(s)) return "";
+    var h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), r = s % 60;
+    var two = function (n) { return (n < 10 ? "0" : "") + n; };
+    if (h) return h + "h " + two(m) + "m";
+    return m ? m + "m " + two(r) + "s" : r + "s";
+  };
+  dagfuncs.dashappMetric = function (value) {
+    if (value === null || value === undefined || value === "") return "";
+    return typeof value === "number" ? metricFormat.format(value) : String(value);
+  };
+
+  // Cell renderers: the job's link (a plain link: its page opens), its status as a badge.
+  var dagcomps = (window.dashAgGridComponentFunctions = window.dashAgGridComponentFunctions || {});
+  var STATUS_COLOR = {
+    queued: "secondary", running: "primary", succeeded: "success",
+    failed: "danger", cancelled: "warning"
+  };
+  dagcomps.JobLink = function (props) {
+    var data = props.data || {};
+    if (!data.href) return null;
+    return window.React.createElement(
+      "a", { href: data.href, className: "font-monospace job-link", title: data.id }, props.value
+    );
+  };
+  dagcomps.RunStatus = function (props) {
+    if (!props.value) return null;
+    var colour = STATUS_COLOR[props.value] || "secondary";
+    return window.React.createElement(
+      "span", { className: "badge text-uppercase text-bg-" + colour }, props.value
+    );
+  };
 
   // One click, one job. Dash disables Start while its request is in flight, but only once
   // its own code has run: a second click of a double click can come first, and would send

@@ -9,8 +9,7 @@ from typing import Any
 from dash import ALL, MATCH, Dash, Input, Output, Patch, State, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
-from callbacks import training_job
-from components import compare as compare_view
+from callbacks import training_job, training_runs
 from components import job as job_parts
 from components import training as view
 from components.common import message
@@ -23,7 +22,7 @@ from jobs.files import artifacts_root
 from jobs.launcher import release_inherited_sockets
 from jobs.query import queue_position
 from jobs.runner import LostJobWatch, supervise
-from jobs.service import body_revision, compare, header_signature, job_view, launch
+from jobs.service import body_revision, header_signature, job_view, launch
 from jobs.store import PAGE, QUEUED, WORKER, JobStore
 
 
@@ -260,30 +259,5 @@ def register(app: Dash, deps: Deps) -> None:
             raise PreventUpdate
         return cancel(deps.job_store, job_id, deps.current_user())
 
-    @app.callback(
-        Output(Training.COMPARE_BODY, "children"),
-        Output(Training.COMPARE_LINK, "href"),
-        Output(Training.COMPARE_LINK, "hidden"),
-        Input(Training.COMPARE, "value"),
-    )
-    def _compare(job_ids: Any) -> Any:
-        result = compare(deps.job_store, job_ids)
-        ids = [j.id for j in result.jobs]
-        return compare_view.comparison(result), compare_view.compare_href(ids), bool(result.error)
-
-    @app.callback(
-        Output(Training.JOBS, "children"),
-        Output(Training.COMPARE, "options"),
-        Input(Training.LIST_TICK, "n_intervals"),
-        Input(Training.STATUS_FILTER, "value"),
-        Input(Training.TRAINER_FILTER, "value"),
-    )
-    def _jobs(_: Any, status: Any, trainer: Any) -> Any:
-        jobs = deps.job_store.list_jobs(
-            status=status if isinstance(status, str) and status != view.ALL_VALUE else None,
-            trainer=trainer if isinstance(trainer, str) and trainer != view.ALL_VALUE else None,
-            limit=50,
-        )
-        return view.jobs_table(jobs), view.compare_options(jobs)
-
     training_job.register(app, deps)
+    training_runs.register(app, deps)

@@ -1,4 +1,4 @@
-"""What pages read to follow jobs: the log backwards from its end, the jobs that ended lately.
+"""What pages read to follow jobs: the log backwards, the jobs that ended lately, who ran jobs.
 
 The log forwards, a page at a time, is ``jobs.query.log_lines``.
 """
@@ -78,3 +78,13 @@ def ended_since(store: JobStore, user: str, since: datetime, limit: int = 20) ->
     )
     with store.engine.connect() as conn:
         return [Ended(*r) for r in conn.execute(stmt)]
+
+
+def job_users(store: JobStore, search: str = "", limit: int = 50) -> list[str]:
+    """The users who started jobs (those whose name contains ``search``), sorted."""
+    stmt = select(jobs.c.user).distinct().order_by(jobs.c.user).limit(limit)
+    if search:
+        escaped = search[:120].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        stmt = stmt.where(jobs.c.user.ilike(f"%{escaped}%", escape="\\"))
+    with store.engine.connect() as conn:
+        return [r[0] for r in conn.execute(stmt)]
