@@ -122,9 +122,9 @@ def test_ct004_jobs_list_filters(client, app) -> None:
     status, body = post_callback(
         client,
         "/",
-        f"{Training.JOBS}.children",
+        f"{Training.RUNS}.getRowsResponse",
         {
-            f"{Training.LIST_TICK}.n_intervals": 1,
+            f"{Training.RUNS}.getRowsRequest": {"startRow": 0, "endRow": 50},
             f"{Training.STATUS_FILTER}.value": CANCELLED,
             f"{Training.TRAINER_FILTER}.value": "all",
         },
