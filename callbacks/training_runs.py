@@ -9,6 +9,7 @@ from typing import Any
 from dash import ClientsideFunction, Dash, Input, Output, State, ctx, no_update
 from dash.exceptions import PreventUpdate
 
+from components import job as job_parts
 from components import runs as view
 from components.common import message
 from components.ids import Training
@@ -167,19 +168,24 @@ def register(app: Dash, deps: Deps) -> None:
         Output(Training.RUNS_COUNT, "children"),
         Output(Training.RUNS_NOTE, "children"),
         Output(Training.RUNS_NOTE, "is_open"),
+        Output(Training.PRELOAD, "children"),
         Input(Training.RUNS, "getRowsRequest"),
         State(Training.RUNS_QUICK, "value"),
         State(Training.STATUS_FILTER, "value"),
         State(Training.TRAINER_FILTER, "value"),
         State(Training.RUNS_USER, "value"),
         State(Training.RUNS_RANGE, "data"),
+        State(Training.PRELOAD, "children"),
         prevent_initial_call=True,
     )
     def _rows(request: Any, *values: Any) -> tuple[Any, ...]:
         if request is None:  # a new grid announcing itself: no block asked for yet
             raise PreventUpdate
-        filters = dict(zip(("quick", "status", "trainer", "user", "range"), values, strict=True))
-        return rows(deps.job_store, request, filters, deps.current_user())
+        *given, preloaded = values
+        filters = dict(zip(("quick", "status", "trainer", "user", "range"), given, strict=True))
+        # plotly.js loads once the first rows are shown (components.job.job_container).
+        preload = no_update if preloaded else job_parts.plotly_preload()
+        return (*rows(deps.job_store, request, filters, deps.current_user()), preload)
 
     @app.callback(
         Output(Training.RUNS, "columnDefs"),

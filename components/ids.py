@@ -136,6 +136,7 @@ class Training:
     # The runs table: every job, paged by the server.
     RUNS = "training-runs"
     RUNS_QUICK = "training-runs-quick"
+    PRELOAD = "training-preload"
     RUNS_COUNT = "training-runs-count"
     RUNS_USER = "training-runs-user"
     RUNS_FROM = "training-runs-from"

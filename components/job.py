@@ -270,11 +270,22 @@ def log_section(job_id: str | None) -> html.Div:
     )
 
 
-def job_container(job_id: str | None) -> list[Any]:
-    """The live panel's frame: which job, a poll timer and where the panel is drawn."""
+def plotly_preload() -> dcc.Graph:
+    """A hidden chart: drawing it loads plotly.js before the first metrics need it."""
+    return dcc.Graph(
+        figure=go.Figure(), style={"display": "none"}, config={"displayModeBar": False}
+    )
+
+
+def job_container(job_id: str | None, *, preload: bool = True) -> list[Any]:
+    """The live panel's frame: which job, a poll timer and where the panel is drawn.
+
+    ``preload``: load plotly.js with the page (~1.3 s before the first progress would have
+    it); the Training page loads it after its runs table's first rows instead (parsing
+    plotly.js holds the browser for about a second, and the table would wait for it).
+    """
     return [
-        # Loads plotly.js with the page, not when the first progress arrives (~1.3 s here).
-        dcc.Graph(figure=go.Figure(), style={"display": "none"}, config={"displayModeBar": False}),
+        *([plotly_preload()] if preload else []),
         dcc.Store(id=Training.CURRENT, data=job_id),
         dcc.Store(id=Training.SIGNATURE),
         dcc.Store(id=Training.REVISION),

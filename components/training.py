@@ -119,7 +119,10 @@ def layout(**query: str) -> html.Div:
         ),
         className="shadow-sm",
     )
-    current = dbc.Card(dbc.CardBody(job_container(None)), className="shadow-sm mb-3")
+    current = dbc.Card(
+        dbc.CardBody([*job_container(None, preload=False), html.Div(id=Training.PRELOAD)]),
+        className="shadow-sm mb-3",
+    )
     runs = runs_card({n: t.title for n, t in names.items()})
     return html.Div(
         [
