@@ -224,7 +224,14 @@ def register(app: Dash, deps: Deps) -> None:
             raise PreventUpdate
         launcher = PAGE if forked else WORKER
         job_id = launch_data["job"]
-        return supervise(state_url, data_dir, job_id, database_url, max_jobs, launcher)
+        # Started, not waited for, on the web host: when the page adds a job's launcher,
+        # Dash fires the launchers of the page's earlier jobs again, and it terminates a
+        # background callback still running for the same output with all its child
+        # processes: a launcher that waited would have its job killed by the next Start.
+        # A repeated launcher finds its job taken and ends at once.
+        return supervise(
+            state_url, data_dir, job_id, database_url, max_jobs, launcher, wait=not forked
+        )
 
     @app.callback(
         Output(Training.HEADER, "children"),

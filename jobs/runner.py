@@ -293,10 +293,13 @@ def supervise(
     database_url: str,
     max_running: int,
     launcher: str = PAGE,
+    *,
+    wait: bool = True,
 ) -> str | None:
     """Take charge of a queued job and run it in a fresh interpreter until it ends.
 
-    Returns its final status; at once (its status now) when another launcher has it.
+    Returns its final status; at once (its status now) when another launcher has it, or
+    with ``wait`` False once its process has started (the process then outlives the caller).
     """
     engine = make_engine(state_url)
     try:
@@ -306,7 +309,7 @@ def supervise(
             proc = start_taken(store, state_url, data_dir, job_id, database_url, max_running)
     finally:
         engine.dispose()  # no connection held open for the job's whole length
-    if proc is not None:
+    if proc is not None and wait:
         proc.wait()
     engine = make_engine(state_url)
     try:

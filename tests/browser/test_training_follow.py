@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 
 from components.ids import Data, Shell, Training
 from dashapp.db import make_engine
-from jobs.store import QUEUED, SUCCEEDED, JobStore
+from jobs.store import QUEUED, RUNNING, SUCCEEDED, JobStore
 from tests.browser.test_training import param
 from tests.conftest import LiveServer
 
@@ -181,8 +181,13 @@ def test_bt104_queued_jobs_show_their_place(page, one_slot_server: LiveServer) -
         arg=Training.PANEL,
         timeout=30_000,
     )
+    first = store.list_jobs(status=RUNNING)
     start_job(page, 1)
     start_job(page, 1)
+    # Starting more jobs from the same page leaves the first one running (Dash fires the
+    # page's earlier launchers again when one is added: they must not stop their jobs).
+    page.wait_for_timeout(2_000)
+    assert [j.status for j in map(store.get, [j.id for j in first])] == [RUNNING]
     queued = sorted((j for j in store.list_jobs(status=QUEUED)), key=lambda j: (j.created_at, j.id))
     assert len(queued) == 2
     header = page.locator(f"#{Training.HEADER}")
