@@ -10,20 +10,30 @@ Prints:
   2. server time of one progress poll while 2 jobs run
      (baseline: the same poll with no job running).
 
-    .venv/bin/python bench/training.py --runs-table
+``--api``: only the jobs API figures, against gunicorn (2 workers):
+  3. POST api/jobs -> first progress readable through GET api/jobs/<id>
+     (baseline: one GET api/jobs/<id> round trip);
+  4. GET api/jobs, one page of 50 out of 10,000 jobs (newest first, filtered, searched,
+     sorted by a metric, the last page), on SQLite and on PostgreSQL
+     (baseline: GET api/trainers, an API round trip that reads no database).
 
-Prints only:
-  3. the runs table's first page over 10,000 jobs in headless Chromium, from the page
+``--runs-table``: only the runs table figure:
+  5. the runs table's first page over 10,000 jobs in headless Chromium, from the page
      showing to its first rows (baseline: the first server callback of the same page load).
 """
 
 from __future__ import annotations
 
+import base64
 import json
+import random
 import statistics
 import sys
 import tempfile
 import time
+import urllib.request
+import uuid
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -286,7 +296,7 @@ new MutationObserver(() => {
 
 
 def runs_table_first_page(repeat: int, count: int = 10_000) -> None:
-    """Figure 3: opening /training with ``count`` jobs stored -> the runs table's first rows."""
+    """Figure 5: opening /training with ``count`` jobs stored -> the runs table's first rows."""
     from playwright.sync_api import sync_playwright
 
     data = Path(tempfile.mkdtemp())
@@ -314,7 +324,7 @@ def runs_table_first_page(repeat: int, count: int = 10_000) -> None:
                     callbacks.append(marks["callback"] - marks["shown"])
                 page.close()
             browser.close()
-        print(f"3. runs table, {count:,} jobs stored, headless Chromium (p50 of {repeat})")
+        print(f"5. runs table, {count:,} jobs stored, headless Chromium (p50 of {repeat})")
         print(
             f"   page shows -> first server callback answered (baseline) {p50(callbacks):6.0f} ms"
         )
@@ -330,10 +340,180 @@ def runs_table_first_page(repeat: int, count: int = 10_000) -> None:
             proc.kill()
 
 
+def http_json(
+    method: str, url: str, body: Any = None, auth: str | None = None
+) -> tuple[float, Any]:
+    """Seconds one API call took, and its JSON answer (``auth``: Basic ``user:password``)."""
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(url, data=data, method=method)
+    req.add_header("Content-Type", "application/json")
+    if auth:
+        req.add_header("Authorization", "Basic " + base64.b64encode(auth.encode()).decode())
+    t0 = time.perf_counter()
+    with urllib.request.urlopen(req, timeout=60) as resp:
+        answer = json.loads(resp.read())
+    return time.perf_counter() - t0, answer
+
+
+def api_start_to_progress(repeat: int) -> None:
+    """Figure 3: a script starts a job and polls it until its first progress is readable."""
+    proc, base = start_server("", 8794, workers=2, DASHAPP_DEMO_ROWS="5000")
+    api = base + "/api/"
+    try:
+        firsts, gets = [], []
+        for i in range(repeat + 1):  # the first round warms the server up
+            t0 = time.perf_counter()
+            _, job = http_json(
+                "POST",
+                api + "jobs",
+                {"trainer": "shapes-cnn", "params": {"epochs": 1, "samples": 3000}},
+            )
+            while True:
+                took, doc = http_json("GET", api + f"jobs/{job['id']}")
+                gets.append(took)
+                if (doc["progress"] or {}).get("step", 0) > 0:
+                    break
+                time.sleep(0.02)
+            if i:
+                firsts.append(time.perf_counter() - t0)
+            http_json("POST", api + f"jobs/{job['id']}/cancel")
+            while http_json("GET", api + f"jobs/{job['id']}")[1]["status"] not in (
+                "cancelled",
+                "succeeded",
+                "failed",
+            ):
+                time.sleep(0.05)
+        print(
+            f"3. jobs API: POST api/jobs -> first progress read through the API (p50 of {repeat})"
+        )
+        print(f"   one GET api/jobs/<id> (baseline)         {p50(gets) * 1000:7.1f} ms")
+        print(
+            f"   start -> first progress readable         {p50(firsts) * 1000:7.0f} ms  ratio {p50(firsts) / p50(gets):.0f}  (target < 1500 ms)"
+        )
+    finally:
+        proc.terminate()
+        proc.wait(60)
+
+
+def fill_jobs(state_url: str, count: int) -> None:
+    """``count`` ended jobs of three trainers and eight users, each with two final metrics."""
+    from sqlalchemy import text
+
+    from dashapp.db import make_engine
+    from jobs.schema import job_final_metrics, jobs
+
+    rnd = random.Random(0)
+    t0 = datetime(2025, 1, 1)
+    rows, finals = [], []
+    for n in range(count):
+        job_id = uuid.uuid4().hex
+        created = t0 + timedelta(minutes=n)
+        rows.append(
+            {
+                "id": job_id,
+                "trainer": rnd.choice(["shapes-cnn", "tabular-mlp", "team-model"]),
+                "params": "{}",
+                "user": f"user{rnd.randrange(8)}",
+                "status": rnd.choice(["succeeded", "succeeded", "failed", "cancelled"]),
+                "created_at": created,
+                "started_at": created,
+                "finished_at": created + timedelta(seconds=rnd.randrange(10, 5000)),
+                "progress": json.dumps({"percent": 100.0}),
+                "cancel_requested": False,
+                "revision": 3,
+                "name": f"run {n} lr={rnd.choice(['0.1', '0.01', '0.001'])}",
+                "tags": rnd.choice(["", ",baseline,", ",sweep,lr,", ",ablation,"]),
+            }
+        )
+        for metric in ("val_loss", "val_accuracy"):
+            finals.append({"job_id": job_id, "name": metric, "step": 10, "value": rnd.random()})
+    engine = make_engine(state_url)
+    with engine.begin() as conn:
+        conn.execute(jobs.insert(), rows)
+        conn.execute(job_final_metrics.insert(), finals)
+    if engine.dialect.name == "postgresql":
+        # What autovacuum does within a minute of such a load (without statistics the
+        # planner scans the final metrics for every page).
+        with engine.connect() as conn:
+            conn.execute(text("ANALYZE"))
+    engine.dispose()
+
+
+def api_list(repeat: int, count: int = 10_000) -> None:
+    """Figure 4: one page of GET api/jobs over ``count`` jobs, SQLite and PostgreSQL state."""
+    from sqlalchemy import text
+    from werkzeug.security import generate_password_hash
+
+    from dashapp.db import make_engine
+    from tests.conftest import TEST_SECRET_KEY
+
+    pages = {
+        "first page (newest)": "jobs?limit=50",
+        "status=failed": "jobs?limit=50&status=failed",
+        "q=baseline (quick search)": "jobs?limit=50&q=baseline",
+        "sort=metric:val_accuracy": "jobs?limit=50&sort=metric:val_accuracy",
+        "last page (offset 9950)": f"jobs?limit=50&offset={count - 50}",
+    }
+    pg_server = "postgresql://postgres@127.0.0.1:5432/postgres"
+    admin = make_engine(pg_server, isolation_level="AUTOCOMMIT")
+    name = f"dashapp_bench_jobs_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        data = tempfile.mkdtemp()
+        for label, state in (
+            ("SQLite", f"sqlite:///{data}/state.sqlite"),
+            ("PostgreSQL", f"postgresql://postgres@127.0.0.1:5432/{name}"),
+        ):
+            # An admin, who sees all 10,000 jobs (a user sees their own: an indexed subset).
+            proc, base = start_server(
+                "",
+                8795,
+                workers=2,
+                DASHAPP_DEMO_ROWS="5000",
+                DASHAPP_STATE_URL=state,
+                DASHAPP_SECRET_KEY=TEST_SECRET_KEY,
+                DASHAPP_USERS=f"root:{generate_password_hash('pw', method='pbkdf2:sha256:1000')}",
+                DASHAPP_ADMINS="root",
+            )
+            try:
+                fill_jobs(state, count)
+                api = base + "/api/"
+                for _ in range(5):  # warm both workers up
+                    http_json("GET", api + "jobs?limit=50", auth="root:pw")
+                baseline = [
+                    http_json("GET", api + "trainers", auth="root:pw")[0] for _ in range(repeat)
+                ]
+                print(
+                    f"4. GET api/jobs, one page of 50 of {count:,} jobs, {label} state (p50 of {repeat})"
+                )
+                print(f"   GET api/trainers (baseline)              {p50(baseline) * 1000:6.1f} ms")
+                for what, path in pages.items():
+                    times = []
+                    for _ in range(repeat):
+                        took, answer = http_json("GET", api + path, auth="root:pw")
+                        times.append(took)
+                    assert len(answer["jobs"]) == 50, answer["total"]
+                    print(
+                        f"   {what:<40} {p50(times) * 1000:6.1f} ms  ratio {p50(times) / p50(baseline):.1f}  (target < 50 ms)"
+                    )
+            finally:
+                proc.terminate()
+                proc.wait(60)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 if __name__ == "__main__":
     if "--runs-table" in sys.argv[1:]:
         runs_table_first_page(7)
-        sys.exit(0)
+        raise SystemExit(0)
+    if "--api" in sys.argv[1:]:
+        api_list(30)
+        api_start_to_progress(9)
+        raise SystemExit(0)
     reporting_overhead(5)
     cancel_latency(5)
     poll_time(40)

@@ -5,6 +5,7 @@ The live job panel it shows is built by ``components.job`` (shared with a job's 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import dash_bootstrap_components as dbc
@@ -73,6 +74,28 @@ def form(trainer_name: str, values: dict[str, Any] | None = None) -> list[Any]:
     return [param_field(p, values.get(p.name)) for p in trainer.params]
 
 
+def unavailable_note(items: Sequence[registry.Unavailable]) -> Any:
+    """The "Unavailable trainers" note: plugins that were declared but cannot run, and why."""
+    if not items:
+        return None
+    return html.Details(
+        [
+            html.Summary(
+                [icon("exclamation-triangle", class_name="me-1"), "Unavailable trainers"],
+                className="text-warning-emphasis",
+            ),
+            html.Ul(
+                [
+                    html.Li([html.Strong(u.name), f" ({u.source}): ", html.Span(u.reason)])
+                    for u in items
+                ],
+                className="mb-0 ps-3",
+            ),
+        ],
+        className="small text-body-secondary mt-2 training-unavailable",
+    )
+
+
 def _known(trainer_name: str, values: dict[str, Any]) -> dict[str, Any]:
     """The values that are parameters of this trainer."""
     names = {p.name for p in registry.get(trainer_name).params}
@@ -98,6 +121,7 @@ def layout(**query: str) -> html.Div:
                     value=first,
                     clearable=False,
                 ),
+                unavailable_note(registry.load().unavailable),
                 html.P(
                     names[first].description,
                     id=Training.DESCRIPTION,

@@ -34,7 +34,7 @@ control_socket_disable = True
 
 
 def on_starting(server: Any) -> None:
-    """Build the demo database and migrate the state once in the master, before any worker."""
+    """Build the demo database, migrate the state, load the trainers: once, in the master."""
     from dashapp.app import prepare_data
     from dashapp.migrations import SchemaError
 
@@ -43,6 +43,11 @@ def on_starting(server: Any) -> None:
     except SchemaError as exc:
         sys.stderr.write(f"dashapp: {exc}\n")
         sys.exit(2)
+    # Every trainer and plugin imported once, here: the workers inherit the registry, so a
+    # broken plugin is logged once for the server, not once per worker.
+    from jobs.registry import load
+
+    load()
 
 
 def worker_exit(server: Any, worker: Any) -> None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, and_, func, literal, or_, select
+from sqlalchemy import ColumnElement, Connection, and_, func, literal, or_, select
 
 from jobs.schema import job_final_metrics, job_logs, jobs
 from jobs.store import FINAL, JOB_COLUMNS, QUEUED, RUNNING, Job, JobStore, job_of_row
@@ -23,6 +23,7 @@ METRIC_SORT = "metric:"
 MAX_LIMIT = 1000
 MAX_OFFSET = 2**31  # past any real count; keeps the SQL integer small
 MAX_TEXT = 200
+SEPARATOR = "\x1f"  # between a job's name, id and tags in the quick search
 
 
 @dataclass(frozen=True)
@@ -107,14 +108,11 @@ def _where(q: JobQuery) -> list[ColumnElement[bool]]:
     if q.user:
         conds.append(jobs.c.user.in_(q.user))
     if q.text:
-        pattern = _like(q.text[:MAX_TEXT])
-        conds.append(
-            or_(
-                jobs.c.name.ilike(pattern, escape="\\"),
-                jobs.c.id.ilike(pattern, escape="\\"),
-                jobs.c.tags.ilike(pattern, escape="\\"),
-            )
-        )
+        # One LIKE over the three joined (by a character no search contains) costs a third
+        # of an ILIKE on each: 10,000 jobs are scanned twice per page (rows and total).
+        joined = jobs.c.name + SEPARATOR + jobs.c.id + SEPARATOR + jobs.c.tags
+        pattern = _like(q.text[:MAX_TEXT].replace(SEPARATOR, ""))
+        conds.append(func.lower(joined).like(func.lower(pattern), escape="\\"))
     if q.name:
         conds.append(jobs.c.name.ilike(_like(q.name[:MAX_TEXT]), escape="\\"))
     if q.tag:
@@ -136,12 +134,12 @@ def _naive_utc(at: datetime) -> datetime:
     return at.astimezone(UTC).replace(tzinfo=None) if at.tzinfo else at
 
 
-def _sort_key(store: JobStore, sort: str) -> tuple[Any, bool]:
+def _sort_key(dialect: str, sort: str) -> tuple[Any, bool]:
     """The expression to order by and whether it can be NULL; ValueError if unknown."""
     if is_metric_sort(sort):
         return job_final_metrics.c.value, True
     if sort == "duration":
-        if store.engine.dialect.name == "sqlite":
+        if dialect == "sqlite":
             span = func.julianday(jobs.c.finished_at) - func.julianday(jobs.c.started_at)
         else:
             span = jobs.c.finished_at - jobs.c.started_at
@@ -155,7 +153,34 @@ def _sort_key(store: JobStore, sort: str) -> tuple[Any, bool]:
 
 def query_jobs(store: JobStore, q: JobQuery) -> JobPage:
     """One page of the jobs ``q`` selects, and their total; ValueError for an unknown sort."""
-    key, nullable = _sort_key(store, q.sort)
+    with store.engine.connect() as conn:
+        return _page(conn, store.engine.dialect.name, q)
+
+
+@dataclass(frozen=True)
+class RunsPage:
+    """A page of jobs with what a table of runs shows beside them, read in one go."""
+
+    jobs: list[Run]
+    total: int
+    final_metrics: dict[str, dict[str, float]]  # by job id (``final_metrics``)
+    queue_positions: dict[str, int]  # the queued ones of the page (``queue_positions``)
+
+
+def query_runs(store: JobStore, q: JobQuery) -> RunsPage:
+    """``query_jobs`` plus the page's final metrics and queue places, on one connection."""
+    with store.engine.connect() as conn:
+        page = _page(conn, store.engine.dialect.name, q)
+        ids = [r.id for r in page.jobs]
+        finals = _finals(conn, ids)
+        queued = [r.id for r in page.jobs if r.status == QUEUED]
+        places = _places(conn, queued) if queued else {}
+    return RunsPage(page.jobs, page.total, finals, places)
+
+
+def _page(conn: Connection, dialect: str, q: JobQuery) -> JobPage:
+    """One page and the total, read on ``conn``."""
+    key, nullable = _sort_key(dialect, q.sort)
     conds = _where(q)
     source: Any = jobs
     if is_metric_sort(q.sort):
@@ -164,32 +189,40 @@ def query_jobs(store: JobStore, q: JobQuery) -> JobPage:
         source = jobs.outerjoin(fm, on)
     first = key.desc() if q.descending else key.asc()
     tiebreak = jobs.c.id.desc() if q.descending else jobs.c.id.asc()
+    offset, limit = min(max(q.offset, 0), MAX_OFFSET), min(max(q.limit, 1), MAX_LIMIT)
     stmt = (
         select(*RUN_COLUMNS)
         .select_from(source)
         .where(*conds)
         .order_by(first.nulls_last() if nullable else first, tiebreak)
-        .offset(min(max(q.offset, 0), MAX_OFFSET))
-        .limit(min(max(q.limit, 1), MAX_LIMIT))
+        .offset(offset)
+        .limit(limit)
     )
+    found = [job_of_row(r, Run) for r in conn.execute(stmt)]
+    if offset == 0 and len(found) < limit:  # the whole result is on this page
+        return JobPage(found, len(found))
     count = select(func.count()).select_from(jobs).where(*conds)
-    with store.engine.connect() as conn:
-        found = [job_of_row(r, Run) for r in conn.execute(stmt)]
-        total = int(conn.execute(count).scalar_one())
-    return JobPage(found, total)
+    return JobPage(found, int(conn.execute(count).scalar_one()))
 
 
 def final_metrics(store: JobStore, job_ids: Iterable[str]) -> dict[str, dict[str, float]]:
     """The last value of each metric of each job: ``{job id: {metric: value}}``."""
     ids = list(dict.fromkeys(job_ids))
+    if not ids:
+        return {}
+    with store.engine.connect() as conn:
+        return _finals(conn, ids)
+
+
+def _finals(conn: Connection, ids: list[str]) -> dict[str, dict[str, float]]:
+    """``final_metrics`` on ``conn``."""
     out: dict[str, dict[str, float]] = {j: {} for j in ids}
     if not ids:
         return out
     fm = job_final_metrics
     stmt = select(fm.c.job_id, fm.c.name, fm.c.value).where(fm.c.job_id.in_(ids))
-    with store.engine.connect() as conn:
-        for job_id, name, value in conn.execute(stmt.order_by(fm.c.job_id, fm.c.name)):
-            out[job_id][name] = value
+    for job_id, name, value in conn.execute(stmt.order_by(fm.c.job_id, fm.c.name)):
+        out[job_id][name] = value
     return out
 
 
@@ -208,13 +241,18 @@ def queue_positions(store: JobStore, job_ids: Sequence[str] | None = None) -> di
 
     ``job_ids``: only these (those not queued are left out); None: every queued job.
     """
+    with store.engine.connect() as conn:
+        return _places(conn, job_ids)
+
+
+def _places(conn: Connection, job_ids: Sequence[str] | None) -> dict[str, int]:
+    """``queue_positions`` on ``conn``."""
     stmt = (
         select(jobs.c.id)
         .where(jobs.c.status == QUEUED)
         .order_by(jobs.c.created_at, jobs.c.id)  # the order ``JobStore.claim`` starts them
     )
-    with store.engine.connect() as conn:
-        order = [r[0] for r in conn.execute(stmt)]
+    order = [r[0] for r in conn.execute(stmt)]
     places = {job_id: n for n, job_id in enumerate(order, 1)}
     if job_ids is None:
         return places

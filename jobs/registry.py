@@ -56,6 +56,10 @@ def schema_problem(trainer: Any) -> str | None:
         return f"the name {trainer.name!r} is not lowercase letters, digits, '.', '_' or '-'"
     if not callable(trainer.train):
         return "its train is not a function"
+    if trainer.check is not None and not callable(trainer.check):
+        return "its check is not a function"
+    if not isinstance(trainer.title, str) or not isinstance(trainer.description, str):
+        return "its title and description must be text"
     names: set[str] = set()
     for p in trainer.params:
         if not isinstance(p, Param):
@@ -84,10 +88,13 @@ def build(
         try:
             obj = load()
             trainer = obj() if callable(obj) and not isinstance(obj, Trainer) else obj
-        except Exception as exc:  # a broken plugin must never stop the app
+        except (Exception, SystemExit) as exc:  # a broken plugin must never stop the app
             reason = f"failed to load: {type(exc).__name__}: {exc}"
         else:
-            reason = schema_problem(trainer) or ""
+            try:
+                reason = schema_problem(trainer) or ""
+            except Exception as exc:  # e.g. parameters that are not a list at all
+                reason = f"its schema cannot be read: {type(exc).__name__}: {exc}"
             if not reason and trainer.name in found:
                 reason = f"another trainer is already named {trainer.name!r}"
             if not reason:

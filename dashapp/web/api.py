@@ -29,8 +29,7 @@ from dashapp.web import openapi, signin
 from jobs import documents, registry
 from jobs import service as jobs_service
 from jobs.files import artifacts_root
-from jobs.query import Run, final_metrics, get_run, log_count, log_lines, parse_query
-from jobs.query import query_jobs as run_query
+from jobs.query import Run, final_metrics, get_run, log_count, log_lines, parse_query, query_runs
 from jobs.query import queue_positions as places
 from jobs.store import QUEUED
 
@@ -156,10 +155,8 @@ class JobsApi:
             if any(u != who.name for u in q.user):
                 raise ApiError(403, "only admins may list other users' jobs")
             q = replace(q, user=(who.name,))
-        store = self.deps.job_store
-        page = run_query(store, q)
-        ids = [r.id for r in page.jobs]
-        final, queue = final_metrics(store, ids), places(store, ids)
+        page = query_runs(self.deps.job_store, q)
+        final, queue = page.final_metrics, page.queue_positions
         following = q.offset + len(page.jobs)
         args = [(k, v) for k, v in request.args.items(multi=True) if k != "offset"]
         query = urlencode([*args, ("offset", str(following))])

@@ -402,3 +402,29 @@ def test_ap009_the_openapi_document_describes_exactly_the_routes(app) -> None:
     except ImportError:  # not a dependency: checked where it happens to be installed
         return
     validate(doc)
+
+
+def test_ap010_under_a_url_prefix_every_link_carries_it(tmp_path: Path) -> None:
+    from dashapp.app import create_app
+
+    app = create_app(
+        Settings(data_dir=tmp_path / "data", demo_rows=SMALL_DEMO_ROWS, url_prefix="/tools/x/")
+    )
+    client = app.server.test_client()
+    try:
+        assert client.get("/tools/x/api/trainers").status_code == 200
+        doc = client.get("/tools/x/api/openapi.json").get_json()
+        assert doc["servers"] == [{"url": "/tools/x"}]
+        made = client.post("/tools/x/api/jobs", json={"trainer": "shapes-cnn", "params": LONG})
+        assert made.status_code == 201
+        job = made.get_json()
+        assert job["url"] == made.headers["Location"] == f"/tools/x/api/jobs/{job['id']}"
+        assert job["log_url"].startswith("/tools/x/api/")
+        assert client.post(job["cancel_url"]).status_code == 200
+        listed = client.get("/tools/x/api/jobs?limit=1").get_json()
+        assert listed["total"] == 1
+        unknown = client.get("/tools/x/api/nothing")
+        assert unknown.status_code == 404
+        assert "/tools/x/api/openapi.json" in unknown.get_json()["error"]
+    finally:
+        deps_of(app).dispose()

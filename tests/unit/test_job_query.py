@@ -27,6 +27,7 @@ from jobs.query import (
     metric_names,
     parse_query,
     query_jobs,
+    query_runs,
     queue_position,
     queue_positions,
 )
@@ -143,6 +144,9 @@ def test_jq001_filters_and_search(store: JobStore, sample: dict[str, str]) -> No
     assert names(store, sample, until=T0 + timedelta(minutes=2)) == list("ba")
     page = query_jobs(store, JobQuery(status=(QUEUED,), user=("bob",)))
     assert (len(page.jobs), page.total) == (1, 1)
+    assert query_jobs(store, JobQuery(limit=100)).total == 8
+    assert query_jobs(store, JobQuery(offset=100)) == ([], 8)  # past the end: still counted
+    assert query_jobs(store, JobQuery(offset=7, limit=5)).total == 8
     assert page.jobs[0].tags == ()
     first = query_jobs(store, JobQuery(text="Baseline CNN")).jobs[0]
     assert first.name == "Baseline CNN"
@@ -201,6 +205,21 @@ def test_jq003_final_metrics_are_each_metrics_last_value(
     # Within one batch the last value written wins too.
     store.add_metrics(sample["e"], [(1, "loss", 3.0), (2, "loss", 2.0)])
     assert final_metrics(store, [sample["e"]])[sample["e"]] == {"loss": 2.0}
+
+
+def test_jq011_a_page_of_runs_with_its_final_metrics_and_queue_places(
+    store: JobStore, sample: dict[str, str]
+) -> None:
+    runs = query_runs(store, JobQuery(user=("alice",), sort="created_at", descending=False))
+    assert [r.id for r in runs.jobs] == [sample["a"], sample["c"], sample["f"]]
+    assert runs.total == 3
+    assert runs.final_metrics == {
+        sample["a"]: {"loss": 0.4, "acc": 0.8},
+        sample["c"]: {},
+        sample["f"]: {},
+    }
+    assert runs.queue_positions == {sample["f"]: 2}
+    assert runs.jobs[0].name == "Baseline CNN"
 
 
 def test_jq004_queued_jobs_know_their_place(store: JobStore, sample: dict[str, str]) -> None:
