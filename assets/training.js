@@ -98,8 +98,14 @@
   dagcomps.RunStatus = function (props) {
     if (!props.value) return null;
     var colour = STATUS_COLOR[props.value] || "secondary";
-    return window.React.createElement(
+    var place = props.data && props.data.place;
+    var badge = window.React.createElement(
       "span", { className: "badge text-uppercase text-bg-" + colour }, props.value
+    );
+    if (!place) return badge;
+    return window.React.createElement(
+      "span", { title: "Place in the queue (1: the next to start)" },
+      badge, " #" + place
     );
   };
 

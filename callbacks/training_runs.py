@@ -17,7 +17,7 @@ from dashapp.deps import Deps
 from dashapp.identity import Identity
 from jobs import service
 from jobs.follow import job_users
-from jobs.query import JobQuery, final_metrics, is_metric_sort, metric_names, query_jobs
+from jobs.query import JobQuery, is_metric_sort, metric_names, query_runs
 from jobs.store import JobStore, now
 
 MAX_BLOCK = 500
@@ -77,11 +77,18 @@ def query_of(request: Any, filters: dict[str, Any]) -> tuple[JobQuery, str]:
 def rows(store: JobStore, request: Any, filters: dict[str, Any], who: Identity) -> tuple[Any, ...]:
     """One block of the runs table: its rows and how many runs match, and a note if any."""
     query, note = query_of(request, filters)
-    page = query_jobs(store, query)
-    finals = final_metrics(store, [r.id for r in page.jobs]) if query.trainer else {}
+    page = query_runs(store, query)
+    # Metric columns are shown for one trainer only: other blocks need not carry them.
+    finals = page.final_metrics if query.trainer else {}
     at = now()
     data = [
-        view.run_row(r, finals.get(r.id, {}), mine=who.admin or r.user == who.name, now=at)
+        view.run_row(
+            r,
+            finals.get(r.id, {}),
+            mine=who.admin or r.user == who.name,
+            now=at,
+            place=page.queue_positions.get(r.id),
+        )
         for r in page.jobs
     ]
     count = f"{page.total:,} run{'s' if page.total != 1 else ''}"

@@ -98,8 +98,13 @@ def _utc(at: datetime | None) -> str | None:
     return None if at is None else at.isoformat(timespec="seconds") + "Z"
 
 
-def run_row(run: Run, metrics: dict[str, float], *, mine: bool, now: datetime) -> dict[str, Any]:
-    """One row of the table: what it shows, and whether the viewer may change the run."""
+def run_row(
+    run: Run, metrics: dict[str, float], *, mine: bool, now: datetime, place: int | None = None
+) -> dict[str, Any]:
+    """One row of the table: what it shows, and whether the viewer may change the run.
+
+    ``place``: a queued run's place in the queue (1: the next to start).
+    """
     end = run.finished_at or (now if run.status == RUNNING else None)
     duration = (end - run.started_at).total_seconds() if run.started_at and end else None
     progress = run.progress.get("percent") if run.progress else None
@@ -116,6 +121,7 @@ def run_row(run: Run, metrics: dict[str, float], *, mine: bool, now: datetime) -
         "created_at": _utc(run.created_at),
         "duration": None if duration is None else max(0.0, round(duration, 1)),
         "mine": mine,
+        "place": place,
     }
     row.update({f"{METRIC_SORT}{name}": value for name, value in metrics.items()})
     return row

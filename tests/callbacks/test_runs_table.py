@@ -95,6 +95,11 @@ def test_ct202_blocks_page_over_every_job(app, client) -> None:
     assert first["rowData"][0]["mine"] is False  # bob's: not editable by alice
     assert as_root["rowData"][0]["mine"] is True  # an admin may
     assert "metric:val_loss" not in first["rowData"][1]  # no trainer chosen: no metric columns
+    waiting = store.create("tabular-mlp", {}, "alice")  # the newest: the first row
+    with app.server.test_request_context("/"):
+        block, *_ = cb.rows(store, {"startRow": 0, "endRow": 2}, {}, ALICE)
+    assert [(r["id"], r["place"]) for r in block["rowData"]] == [(waiting, 1), (other, None)]
+    store.request_cancel(waiting)
     status, body = post_callback(
         client,
         "/",
