@@ -6,7 +6,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from dash import ALL, MATCH, Dash, Input, Output, Patch, State, ctx, dcc, html, no_update
+from dash import ALL, MATCH, Dash, Input, Output, State, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
 from callbacks import training_job, training_runs
@@ -194,14 +194,15 @@ def register(app: Dash, deps: Deps) -> None:
         if out["job_id"] is None:
             msg = out["general"] or "Please correct the highlighted fields."
             return no_update, no_update, msg, True, invalid, field_errors
-        launches = Patch()
         job_id = out["job_id"]
-        # One pair of stores per job: a background callback instance of its own, so a
-        # second launch never makes Dash stop the first.
-        launches.append(
-            dcc.Store(id=Training.launch(job_id), data={"job": job_id, "nonce": uuid.uuid4().hex})
-        )
-        launches.append(dcc.Store(id=Training.launch_done(job_id)))
+        # One pair of stores per job: a background callback instance of its own. They
+        # replace the previous job's pair (whose launcher is done: see _run) rather than
+        # join them: Dash fires the launchers of every store in a redrawn list again, each
+        # in a fork of this threaded worker, all at once.
+        launches = [
+            dcc.Store(id=Training.launch(job_id), data={"job": job_id, "nonce": uuid.uuid4().hex}),
+            dcc.Store(id=Training.launch_done(job_id)),
+        ]
         return launches, job_id, None, False, invalid, field_errors
 
     database_url = settings.database_url
@@ -224,11 +225,10 @@ def register(app: Dash, deps: Deps) -> None:
             raise PreventUpdate
         launcher = PAGE if forked else WORKER
         job_id = launch_data["job"]
-        # Started, not waited for, on the web host: when the page adds a job's launcher,
-        # Dash fires the launchers of the page's earlier jobs again, and it terminates a
-        # background callback still running for the same output with all its child
-        # processes: a launcher that waited would have its job killed by the next Start.
-        # A repeated launcher finds its job taken and ends at once.
+        # Started, not waited for, on the web host: Dash terminates a background callback
+        # still running when the same output is asked for again, with every process under
+        # it (the job's too), and a launcher redrawn is asked for again. A repeated launcher
+        # finds its job taken and ends at once.
         return supervise(
             state_url, data_dir, job_id, database_url, max_jobs, launcher, wait=not forked
         )
