@@ -17,7 +17,7 @@ Prints:
      sorted by a metric, the last page), on SQLite and on PostgreSQL
      (baseline: GET api/trainers, an API round trip that reads no database).
 
-``--runs-table``: only the runs table figure:
+``--runs-table``: only the runs table figure (bench/training_runs.py):
   5. the runs table's first page over 10,000 jobs in headless Chromium, from the page
      showing to its first rows (baseline: the first server callback of the same page load).
 """
@@ -239,107 +239,6 @@ def poll_time(repeat: int) -> None:
     )
 
 
-def seed_jobs(state_url: str, count: int) -> None:
-    """``count`` ended jobs of three trainers and four users, each with final metrics."""
-    import random
-    from datetime import datetime, timedelta
-
-    from sqlalchemy import insert
-
-    from dashapp.db import make_engine
-    from dashapp.migrations import upgrade
-    from jobs.schema import job_final_metrics, jobs
-
-    engine = make_engine(state_url)
-    upgrade(engine)
-    rnd = random.Random(7)
-    start = datetime(2026, 1, 1)
-    rows, finals = [], []
-    for i in range(count):
-        at = start + timedelta(minutes=7 * i)
-        job_id = f"{i:032x}"
-        rows.append(
-            {
-                "id": job_id,
-                "trainer": ("shapes-cnn", "tabular-mlp", "team-model")[i % 3],
-                "params": "{}",
-                "user": ("alice", "bob", "carol", "dave")[i % 4],
-                "status": ("succeeded", "failed", "cancelled", "succeeded")[i % 4],
-                "created_at": at,
-                "started_at": at,
-                "finished_at": at + timedelta(seconds=rnd.randint(20, 900)),
-                "progress": '{"percent": 100.0}',
-                "cancel_requested": False,
-                "revision": 3,
-                "name": f"run {i}",
-                "tags": ",bench," if i % 5 == 0 else "",
-            }
-        )
-        for name in ("train_loss", "val_loss", "val_accuracy"):
-            finals.append({"job_id": job_id, "name": name, "step": 100, "value": rnd.random()})
-    with engine.begin() as conn:
-        conn.execute(insert(jobs), rows)
-        conn.execute(insert(job_final_metrics), finals)
-    engine.dispose()
-
-
-MARKS = """
-window.__marks = {};
-new MutationObserver(() => {
-  const m = window.__marks, now = performance.now();
-  if (!m.shown && document.getElementById('training-start')) m.shown = now;
-  const header = document.getElementById('training-header');
-  if (!m.callback && header && header.textContent.includes('Start a job')) m.callback = now;
-  if (!m.rows && document.querySelector('#training-runs .ag-row a.job-link')) m.rows = now;
-}).observe(document, {childList: true, subtree: true, characterData: true});
-"""
-
-
-def runs_table_first_page(repeat: int, count: int = 10_000) -> None:
-    """Figure 5: opening /training with ``count`` jobs stored -> the runs table's first rows."""
-    from playwright.sync_api import sync_playwright
-
-    data = Path(tempfile.mkdtemp())
-    seed_jobs(f"sqlite:///{data / 'state.sqlite'}", count)
-    proc, base = start_server(
-        "", 8794, workers=2, DASHAPP_DEMO_ROWS="5000", DASHAPP_DATA_DIR=str(data)
-    )
-    try:
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-            rows, callbacks = [], []
-            for i in range(repeat + 1):
-                page = browser.new_page()
-                page.add_init_script(MARKS)
-                page.goto(base + "/training", wait_until="commit")
-                page.wait_for_function(
-                    "() => window.__marks && window.__marks.rows && window.__marks.callback",
-                    timeout=60_000,
-                )
-                marks = page.evaluate("window.__marks")
-                said = page.inner_text(f"#{Training.RUNS_COUNT}")
-                assert said == f"{count:,} runs", said
-                if i:  # the first load warms the server and the browser's cache up
-                    rows.append(marks["rows"] - marks["shown"])
-                    callbacks.append(marks["callback"] - marks["shown"])
-                page.close()
-            browser.close()
-        print(f"5. runs table, {count:,} jobs stored, headless Chromium (p50 of {repeat})")
-        print(
-            f"   page shows -> first server callback answered (baseline) {p50(callbacks):6.0f} ms"
-        )
-        print(
-            f"   page shows -> first rows of the runs table          {p50(rows):6.0f} ms"
-            f"  ratio {p50(rows) / p50(callbacks):.2f}  (target < 1000 ms)"
-        )
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(60)
-        except Exception:
-            proc.kill()
-
-
 def http_json(
     method: str, url: str, body: Any = None, auth: str | None = None
 ) -> tuple[float, Any]:
@@ -508,6 +407,8 @@ def api_list(repeat: int, count: int = 10_000) -> None:
 
 if __name__ == "__main__":
     if "--runs-table" in sys.argv[1:]:
+        from training_runs import runs_table_first_page
+
         runs_table_first_page(7)
         raise SystemExit(0)
     if "--api" in sys.argv[1:]:
