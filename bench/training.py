@@ -16,6 +16,10 @@ Prints:
   4. GET api/jobs, one page of 50 out of 10,000 jobs (newest first, filtered, searched,
      sorted by a metric, the last page), on SQLite and on PostgreSQL
      (baseline: GET api/trainers, an API round trip that reads no database).
+
+``--runs-table``: only the runs table figure (bench/training_runs.py):
+  5. the runs table's first page over 10,000 jobs in headless Chromium, from the page
+     showing to its first rows (baseline: the first server callback of the same page load).
 """
 
 from __future__ import annotations
@@ -402,6 +406,11 @@ def api_list(repeat: int, count: int = 10_000) -> None:
 
 
 if __name__ == "__main__":
+    if "--runs-table" in sys.argv[1:]:
+        from training_runs import runs_table_first_page
+
+        runs_table_first_page(7)
+        raise SystemExit(0)
     if "--api" in sys.argv[1:]:
         api_list(30)
         api_start_to_progress(9)

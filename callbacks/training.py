@@ -6,9 +6,10 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from dash import ALL, MATCH, Dash, Input, Output, Patch, State, ctx, dcc, html, no_update
+from dash import ALL, MATCH, Dash, Input, Output, State, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
+from callbacks import training_job, training_runs
 from components import job as job_parts
 from components import training as view
 from components.common import message
@@ -19,9 +20,10 @@ from jobs import registry
 from jobs import service as jobs_service
 from jobs.files import artifacts_root
 from jobs.launcher import release_inherited_sockets
+from jobs.query import queue_position
 from jobs.runner import LostJobWatch, supervise
-from jobs.service import body_revision, compare, header_signature, job_view, launch
-from jobs.store import PAGE, WORKER, JobStore
+from jobs.service import body_revision, header_signature, job_view, launch
+from jobs.store import PAGE, QUEUED, WORKER, JobStore
 
 
 def start(
@@ -96,18 +98,23 @@ def poll(
             None,
             None,
         )
-    sig, rev = header_signature(job), body_revision(job)
+    position = queue_position(store, job.id) if job.status == QUEUED else None
+    sig, rev = f"{header_signature(job)}|{position}", body_revision(job)
     return (
-        no_update if sig == prev_sig else job_parts.job_header(job),
+        no_update if sig == prev_sig else job_parts.job_header(job, position),
         no_update if sig == prev_sig else sig,
         no_update if rev == prev_rev else rev,
     )
 
 
-def body(store: JobStore, job_id: Any) -> Any:
-    """The job's chart, gallery, log and parameters."""
+def body(store: JobStore, job_id: Any, log_y: Any = False, smoothing: Any = 0) -> Any:
+    """The job's metrics panels, facts, gallery and parameters."""
     data = job_view(store, job_id) if isinstance(job_id, str) and job_id else None
-    return None if data is None else job_parts.job_body(data)
+    if data is None:
+        return None
+    return job_parts.job_body(
+        data, log_y=log_y is True, smoothing=training_job.smoothing_of(smoothing)
+    )
 
 
 def cancel(store: JobStore, job_id: str, who: Identity) -> str:
@@ -165,6 +172,9 @@ def register(app: Dash, deps: Deps) -> None:
         State(Training.TRAINER, "value"),
         State({"type": "training-param", "name": ALL}, "id"),
         State({"type": "training-param", "name": ALL}, "value"),
+        # One click, one job: disabled while the request is in flight (and assets/training.js
+        # drops a second click that comes before Dash has disabled it).
+        running=[(Output(Training.START, "disabled"), True, False)],
         prevent_initial_call=True,
     )
     def _start(_: Any, trainer: Any, ids: list[Any], values: list[Any]) -> tuple[Any, ...]:
@@ -184,14 +194,15 @@ def register(app: Dash, deps: Deps) -> None:
         if out["job_id"] is None:
             msg = out["general"] or "Please correct the highlighted fields."
             return no_update, no_update, msg, True, invalid, field_errors
-        launches = Patch()
         job_id = out["job_id"]
-        # One pair of stores per job: a background callback instance of its own, so a
-        # second launch never makes Dash stop the first.
-        launches.append(
-            dcc.Store(id=Training.launch(job_id), data={"job": job_id, "nonce": uuid.uuid4().hex})
-        )
-        launches.append(dcc.Store(id=Training.launch_done(job_id)))
+        # One pair of stores per job: a background callback instance of its own. They
+        # replace the previous job's pair (whose launcher is done: see _run) rather than
+        # join them: Dash fires the launchers of every store in a redrawn list again, each
+        # in a fork of this threaded worker, all at once.
+        launches = [
+            dcc.Store(id=Training.launch(job_id), data={"job": job_id, "nonce": uuid.uuid4().hex}),
+            dcc.Store(id=Training.launch_done(job_id)),
+        ]
         return launches, job_id, None, False, invalid, field_errors
 
     database_url = settings.database_url
@@ -214,7 +225,13 @@ def register(app: Dash, deps: Deps) -> None:
             raise PreventUpdate
         launcher = PAGE if forked else WORKER
         job_id = launch_data["job"]
-        return supervise(state_url, data_dir, job_id, database_url, max_jobs, launcher)
+        # Started, not waited for, on the web host: Dash terminates a background callback
+        # still running when the same output is asked for again, with every process under
+        # it (the job's too), and a launcher redrawn is asked for again. A repeated launcher
+        # finds its job taken and ends at once.
+        return supervise(
+            state_url, data_dir, job_id, database_url, max_jobs, launcher, wait=not forked
+        )
 
     @app.callback(
         Output(Training.HEADER, "children"),
@@ -231,10 +248,12 @@ def register(app: Dash, deps: Deps) -> None:
     @app.callback(
         Output(Training.BODY, "children"),
         Input(Training.REVISION, "data"),
+        Input(Training.METRICS_LOG, "value"),
+        Input(Training.METRICS_SMOOTH, "value"),
         State(Training.CURRENT, "data"),
     )
-    def _body(_: Any, job_id: Any) -> Any:
-        return body(deps.job_store, job_id)
+    def _body(_: Any, log_y: Any, smoothing: Any, job_id: Any) -> Any:
+        return body(deps.job_store, job_id, log_y, smoothing)
 
     @app.callback(
         Output(Training.CANCEL_NOTE, "children"),
@@ -247,24 +266,5 @@ def register(app: Dash, deps: Deps) -> None:
             raise PreventUpdate
         return cancel(deps.job_store, job_id, deps.current_user())
 
-    @app.callback(
-        Output(Training.COMPARE_BODY, "children"),
-        Input(Training.COMPARE, "value"),
-    )
-    def _compare(job_ids: Any) -> Any:
-        return view.comparison(compare(deps.job_store, job_ids))
-
-    @app.callback(
-        Output(Training.JOBS, "children"),
-        Output(Training.COMPARE, "options"),
-        Input(Training.LIST_TICK, "n_intervals"),
-        Input(Training.STATUS_FILTER, "value"),
-        Input(Training.TRAINER_FILTER, "value"),
-    )
-    def _jobs(_: Any, status: Any, trainer: Any) -> Any:
-        jobs = deps.job_store.list_jobs(
-            status=status if isinstance(status, str) and status != view.ALL_VALUE else None,
-            trainer=trainer if isinstance(trainer, str) and trainer != view.ALL_VALUE else None,
-            limit=50,
-        )
-        return view.jobs_table(jobs), view.compare_options(jobs)
+    training_job.register(app, deps)
+    training_runs.register(app, deps)

@@ -21,6 +21,11 @@ class Shell:
     ME = "shell-me"
     # The tables this browser opened lately, per user (localStorage): the home page lists them.
     RECENT_TABLES = "shell-recent-tables"
+    # Toasts when one of the user's jobs ends, on any page.
+    TOASTS = "shell-toasts"
+    JOBS_TICK = "shell-jobs-tick"
+    JOBS_SINCE = "shell-jobs-since"
+    JOBS_SEEN = "shell-jobs-seen"
 
 
 class Home:
@@ -130,12 +135,44 @@ class Training:
     BODY = "training-body"
     REVISION = "training-revision"
     RUN_AGAIN = "training-run-again"
-    COMPARE = "training-compare"
-    COMPARE_BODY = "training-compare-body"
     TICK = "training-tick"
     SIGNATURE = "training-signature"
     CANCEL = "training-cancel"
     CANCEL_NOTE = "training-cancel-note"
+    # Metrics panels: log scale and smoothing (the job panel, the comparison page).
+    METRICS_TOOLS = "training-metrics-tools"
+    METRICS_LOG = "training-metrics-log"
+    METRICS_SMOOTH = "training-metrics-smooth"
+    COMPARE_LOG = "training-compare-log"
+    COMPARE_SMOOTH = "training-compare-smooth"
+    COMPARE_JOBS = "training-compare-jobs"
+    COMPARE_PAGE = "training-compare-page"
+    # The runs table: every job, paged by the server.
+    RUNS = "training-runs"
+    RUNS_QUICK = "training-runs-quick"
+    PRELOAD = "training-preload"
+    RUNS_COUNT = "training-runs-count"
+    RUNS_USER = "training-runs-user"
+    RUNS_FROM = "training-runs-from"
+    RUNS_TO = "training-runs-to"
+    RUNS_RANGE = "training-runs-range"
+    RUNS_NOTE = "training-runs-note"
+    RUNS_REFRESH = "training-runs-refresh"
+    RUNS_SINK = "training-runs-sink"
+    RUNS_COMPARE = "training-runs-compare"
+    RUNS_DELETE = "training-runs-delete"
+    RUNS_MESSAGE = "training-runs-message"
+    RUNS_DELETE_MODAL = "training-runs-delete-modal"
+    RUNS_DELETE_TEXT = "training-runs-delete-text"
+    RUNS_DELETE_CANCEL = "training-runs-delete-cancel"
+    RUNS_DELETE_CONFIRM = "training-runs-delete-confirm"
+    # The whole log of a job, in pages.
+    LOG_SECTION = "training-log-section"
+    LOG = "training-log"
+    LOG_STATE = "training-log-state"
+    LOG_INFO = "training-log-info"
+    LOG_EARLIER = "training-log-earlier"
+    LOG_DOWNLOAD = "training-log-download"
 
     @staticmethod
     def param(name: str) -> dict[str, str]:

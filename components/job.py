@@ -12,15 +12,17 @@ import dash_bootstrap_components as dbc
 import plotly.graph_objects as go
 from dash import dcc, get_relative_path, html
 
+from components import compare
 from components.common import (
     icon,
     message,
     page_header,
     progress_bar,
     small_button,
-    style_figure,
 )
 from components.ids import Training
+from components.metrics import chart, chart_tools, facts_block, metrics_figure
+from jobs.reporter import split_facts
 from jobs.store import CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, Job
 
 STATUS_COLOR = {
@@ -39,27 +41,6 @@ def status_badge(status: str) -> dbc.Badge:
     )
 
 
-def metrics_figure(
-    series: dict[str, list[tuple[int, float]]], *, height: int = 260, markers: bool = True
-) -> go.Figure:
-    """Every series (a metric, or a job's metric in a comparison) against the training step.
-
-    The one builder of metric charts: the job page and the comparison both draw with it.
-    """
-    fig = go.Figure()
-    for name, points in sorted(series.items()):
-        fig.add_scatter(
-            x=[s for s, _ in points],
-            y=[v for _, v in points],
-            name=name,
-            mode="lines+markers" if markers else "lines",
-            marker_size=4,
-        )
-    return style_figure(
-        fig, height=height, legend={"orientation": "h", "y": -0.2}, xaxis_title="step"
-    )
-
-
 def _duration(seconds: float | None) -> str:
     """``1m 05s`` style."""
     if seconds is None:
@@ -68,8 +49,24 @@ def _duration(seconds: float | None) -> str:
     return f"{s // 60}m {s % 60:02d}s" if s >= 60 else f"{s}s"
 
 
-def job_header(job: Job) -> html.Div:
-    """Status, progress and actions of one job: the part that changes on every poll."""
+def queue_note(position: int | None) -> str:
+    """Where a queued job stands: ``2nd in the queue (1 job ahead)``."""
+    if position is None or position < 1:
+        return "waiting for a free slot"
+    if position == 1:
+        return "next in the queue: waiting for a free slot"
+    ahead = position - 1
+    suffix = {1: "st", 2: "nd", 3: "rd"}.get(position % 10, "th")
+    if 10 <= position % 100 <= 20:
+        suffix = "th"
+    return f"{position}{suffix} in the queue ({ahead} job{'s' if ahead > 1 else ''} ahead)"
+
+
+def job_header(job: Job, position: int | None = None) -> html.Div:
+    """Status, progress and actions of one job: the part that changes on every poll.
+
+    ``position``: a queued job's place in the queue (1: next to run).
+    """
     prog = job.progress or {}
     percent = float(prog.get("percent") or (100 if job.status == SUCCEEDED else 0))
     detail = []
@@ -119,6 +116,8 @@ def job_header(job: Job) -> html.Div:
                 "Run again",
                 href=get_relative_path(f"/training?run_again={job.id}"),
                 color="primary",
+                # One click, one navigation: assets/training.js ignores clicks meanwhile.
+                className="once-only",
             )
         )
     error: list[Any] = []
@@ -158,7 +157,7 @@ def job_header(job: Job) -> html.Div:
                 style={"height": "1.2rem"},
             ),
             html.Div(
-                " · ".join(detail) or ("waiting for a free slot" if job.status == QUEUED else ""),
+                " · ".join(detail) or (queue_note(position) if job.status == QUEUED else ""),
                 className="small text-body-secondary mb-2",
             ),
             *error,
@@ -168,8 +167,8 @@ def job_header(job: Job) -> html.Div:
     )
 
 
-def job_body(view: dict[str, Any]) -> html.Div:
-    """Metrics chart, newest artifacts, log and parameters: redrawn only when they change."""
+def job_body(view: dict[str, Any], *, log_y: bool = False, smoothing: float = 0.0) -> html.Div:
+    """Metrics panels and facts, newest artifacts and parameters: redrawn when they change."""
     job: Job = view["job"]
     base = f"/jobs/{job.id}"
     newest = list(reversed(view["artifacts"]))[:4]
@@ -209,16 +208,13 @@ def job_body(view: dict[str, Any]) -> html.Div:
         ),
         className="small",
     )
+    _, facts = split_facts(view["metrics"])
+    figure = metrics_figure({"": view["metrics"]}, log_y=log_y, smoothing=smoothing, ui_key=job.id)
     return html.Div(
         [
             dbc.Row(
                 [
-                    dbc.Col(
-                        dcc.Graph(
-                            figure=metrics_figure(view["metrics"]), config={"displaylogo": False}
-                        ),
-                        md=6,
-                    ),
+                    dbc.Col([facts_block(facts), chart(figure)], md=6),
                     dbc.Col(
                         html.Div(
                             gallery
@@ -232,8 +228,6 @@ def job_body(view: dict[str, Any]) -> html.Div:
                     ),
                 ]
             ),
-            html.H3("Log", className="h6 mt-3"),
-            html.Pre("\n".join(view["logs"]) or "(nothing yet)", className="small job-log"),
             html.H3("Parameters", className="h6 mt-3"),
             params,
         ]
@@ -242,24 +236,93 @@ def job_body(view: dict[str, Any]) -> html.Div:
 
 def job_panel(view: dict[str, Any]) -> html.Div:
     """Header and body together (used where both are drawn at once)."""
-    return html.Div([job_header(view["job"]), job_body(view)])
+    return html.Div([job_header(view["job"]), job_body(view), log_section(view["job"].id)])
 
 
-def job_container(job_id: str | None) -> list[Any]:
-    """The live panel's frame: which job, a poll timer and where the panel is drawn."""
+def log_section(job_id: str | None) -> html.Div:
+    """The whole log: newest lines at the bottom, earlier ones on demand, and a download.
+
+    Filled by the log callback; hidden until there is a job to show.
+    """
+    return html.Div(
+        [
+            html.Div(
+                [
+                    html.H3("Log", className="h6 mb-0 me-2"),
+                    html.Span(id=Training.LOG_INFO, className="small text-body-secondary me-auto"),
+                    dbc.Button(
+                        [icon("arrow-up", class_name="me-1"), "Load earlier"],
+                        id=Training.LOG_EARLIER,
+                        size="sm",
+                        color="secondary",
+                        outline=True,
+                        disabled=True,
+                    ),
+                    small_button(
+                        "download",
+                        "log.txt",
+                        id=Training.LOG_DOWNLOAD,
+                        href=get_relative_path(f"/jobs/{job_id}/log.txt") if job_id else None,
+                        external_link=True,
+                        color="secondary",
+                    ),
+                ],
+                className="d-flex align-items-center gap-2 mt-3 mb-2 flex-wrap",
+            ),
+            # Filled in blocks of lines (text); assets/training.js keeps the view at the
+            # bottom while new lines come, and in place while earlier ones are added above.
+            html.Pre([], id=Training.LOG, className="small job-log mb-0"),
+            dcc.Store(id=Training.LOG_STATE),
+        ],
+        id=Training.LOG_SECTION,
+        hidden=not job_id,
+    )
+
+
+def plotly_preload() -> dcc.Graph:
+    """A hidden chart: drawing it loads plotly.js before the first metrics need it."""
+    return dcc.Graph(
+        figure=go.Figure(), style={"display": "none"}, config={"displayModeBar": False}
+    )
+
+
+def job_container(job_id: str | None, *, preload: bool = True) -> list[Any]:
+    """The live panel's frame: which job, a poll timer and where the panel is drawn.
+
+    ``preload``: load plotly.js with the page (~1.3 s before the first progress would have
+    it); the Training page loads it after its runs table's first rows instead (parsing
+    plotly.js holds the browser for about a second, and the table would wait for it).
+    """
     return [
-        # Loads plotly.js with the page, not when the first progress arrives (~1.3 s here).
-        dcc.Graph(figure=go.Figure(), style={"display": "none"}, config={"displayModeBar": False}),
+        *([plotly_preload()] if preload else []),
         dcc.Store(id=Training.CURRENT, data=job_id),
         dcc.Store(id=Training.SIGNATURE),
         dcc.Store(id=Training.REVISION),
         dcc.Interval(id=Training.TICK, interval=500),
-        html.Div([html.Div(id=Training.HEADER), html.Div(id=Training.BODY)], id=Training.PANEL),
+        html.Div(
+            [
+                html.Div(id=Training.HEADER),
+                html.Div(
+                    chart_tools(Training.METRICS_LOG, Training.METRICS_SMOOTH),
+                    id=Training.METRICS_TOOLS,
+                    hidden=not job_id,
+                    className="mb-2",
+                ),
+                html.Div(id=Training.BODY),
+                log_section(job_id),
+            ],
+            id=Training.PANEL,
+        ),
     ]
 
 
-def layout(job_id: str = "", **_query: str) -> html.Div:
-    """Build the job page; the panel fills in from the job store."""
+def layout(job_id: str = "", **query: str) -> html.Div:
+    """Build the job page; the panel fills in from the job store.
+
+    ``/training/compare`` is the comparison page (no job id is a word: they are hex).
+    """
+    if job_id == "compare":
+        return compare.layout(**query)
     return html.Div(
         [
             page_header("Training job", "cpu", "Progress, metrics, artifacts and log of one job."),

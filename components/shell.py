@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, get_relative_path, html
 
-from components.common import icon
+from components.common import aria, icon
 from components.ids import Shell
 from components.pages import TOOL_PAGES
 from dashapp.identity import ANONYMOUS, Identity
+from jobs.store import CANCELLED, FAILED, SUCCEEDED
 
 ANONYMOUS_USER = Identity(ANONYMOUS)
 
@@ -114,6 +116,50 @@ def sign_out(token: str) -> html.Form:
     )
 
 
+# How often a page asks whether one of the user's jobs ended (one small query).
+JOBS_POLL_MS = 5000
+TOAST_COLOR = {SUCCEEDED: "success", FAILED: "danger", CANCELLED: "warning"}
+TOAST_ICON = {SUCCEEDED: "check-circle-fill", FAILED: "x-octagon-fill", CANCELLED: "slash-circle"}
+
+
+def job_watch() -> list[Any]:
+    """Where the toasts go, and what the poll of the user's ended jobs keeps.
+
+    ``since``: when the page was opened (UTC, as the job store keeps times); jobs that
+    ended before are not announced.
+    """
+    since = datetime.now(UTC).replace(tzinfo=None).isoformat()
+    return [
+        html.Div([], id=Shell.TOASTS, className="toast-stack", **aria(live="polite")),
+        dcc.Store(id=Shell.JOBS_SINCE, data=since),
+        dcc.Store(id=Shell.JOBS_SEEN, data=[]),
+        dcc.Interval(id=Shell.JOBS_TICK, interval=JOBS_POLL_MS),
+    ]
+
+
+def job_toast(job_id: str, trainer: str, status: str) -> dbc.Toast:
+    """A toast saying that a job ended, with a link to it."""
+    return dbc.Toast(
+        [
+            html.Div(f"{trainer} · {status}", className="small mb-1"),
+            dcc.Link(
+                [icon("box-arrow-up-right", class_name="me-1"), "Open the job"],
+                href=get_relative_path(f"/training/{job_id}"),
+                className="small job-toast-link",
+            ),
+        ],
+        header=[
+            icon(
+                TOAST_ICON.get(status, "info-circle"),
+                class_name=f"me-2 text-{TOAST_COLOR.get(status, 'secondary')}",
+            ),
+            f"Job {job_id[:8]} {status}",
+        ],
+        dismissable=True,
+        class_name=f"job-toast job-toast-{status}",
+    )
+
+
 def layout(
     who: Identity = ANONYMOUS_USER, sign_out_token: str | None = None, page: Any = None
 ) -> html.Div:
@@ -143,5 +189,6 @@ def layout(
             ),
             dcc.Store(id=Shell.ME, data=who.name),
             dcc.Store(id=Shell.RECENT_TABLES, storage_type="local"),
+            *job_watch(),
         ]
     )

@@ -1,4 +1,4 @@
-"""The Training page: a form built from the trainer's schema, the jobs list, comparisons.
+"""The Training page: a form built from the trainer's schema, the live job, the runs table.
 
 The live job panel it shows is built by ``components.job`` (shared with a job's own page).
 """
@@ -9,16 +9,14 @@ from collections.abc import Sequence
 from typing import Any
 
 import dash_bootstrap_components as dbc
-from dash import dcc, get_relative_path, html
+from dash import dcc, html
 
 from components.common import dom_id, dropdown, icon, page_header
 from components.ids import Training
-from components.job import STATUS_COLOR, job_container, metrics_figure, status_badge
+from components.job import job_container
+from components.runs import card as runs_card
 from jobs import registry
 from jobs.params import BOOL, CHOICE, FLOAT, INT, Param
-from jobs.store import QUEUED, Job
-
-ALL_VALUE = "all"
 
 
 def param_field(p: Param, value: Any = None) -> html.Div:
@@ -78,44 +76,6 @@ def form(trainer_name: str, values: dict[str, Any] | None = None) -> list[Any]:
     trainer = registry.get(trainer_name)
     values = values or {}
     return [param_field(p, values.get(p.name)) for p in trainer.params]
-
-
-def jobs_table(jobs: list[Job]) -> Any:
-    """The jobs list: newest first, each row a link to the job's page."""
-    if not jobs:
-        return html.P(
-            "No jobs yet. Start one with the form.", className="text-body-secondary small"
-        )
-    rows = [
-        html.Tr(
-            [
-                html.Td(
-                    dcc.Link(
-                        job.id[:8],
-                        href=get_relative_path(f"/training/{job.id}"),
-                        className="font-monospace",
-                    )
-                ),
-                html.Td(job.trainer),
-                html.Td(status_badge(job.status)),
-                html.Td(f"{job.progress.get('percent', 0):.0f}%" if job.progress else "–"),
-                html.Td(job.user, className="text-body-secondary"),
-                html.Td(
-                    job.created_at.strftime("%Y-%m-%d %H:%M:%S"),
-                    className="text-body-secondary text-nowrap",
-                ),
-            ]
-        )
-        for job in jobs
-    ]
-    head = html.Thead(
-        html.Tr(
-            [html.Th(h) for h in ("Job", "Trainer", "Status", "Progress", "User", "Created (UTC)")]
-        )
-    )
-    return dbc.Table(
-        [head, html.Tbody(rows)], hover=True, size="sm", responsive=True, className="small mb-0"
-    )
 
 
 def unavailable_note(items: Sequence[registry.Unavailable]) -> Any:
@@ -187,113 +147,20 @@ def layout(**query: str) -> html.Div:
         ),
         className="shadow-sm",
     )
-    jobs = dbc.Card(
-        dbc.CardBody(
-            [
-                dbc.Row(
-                    [
-                        dbc.Col(html.H2("Jobs", className="h6 mb-0"), width="auto"),
-                        dbc.Col(
-                            dropdown(
-                                id=Training.STATUS_FILTER,
-                                options=[{"label": "All statuses", "value": ALL_VALUE}]
-                                + [{"label": s, "value": s} for s in STATUS_COLOR],
-                                value=ALL_VALUE,
-                                clearable=False,
-                                label="Show jobs of status",
-                                slot_style={"minWidth": "10rem"},
-                            ),
-                            width="auto",
-                        ),
-                        dbc.Col(
-                            dropdown(
-                                id=Training.TRAINER_FILTER,
-                                options=[{"label": "All trainers", "value": ALL_VALUE}]
-                                + [{"label": t.title, "value": n} for n, t in names.items()],
-                                value=ALL_VALUE,
-                                clearable=False,
-                                label="Show jobs of trainer",
-                                slot_style={"minWidth": "14rem"},
-                            ),
-                            width="auto",
-                        ),
-                    ],
-                    className="g-2 align-items-center mb-2",
-                ),
-                html.Div(id=Training.JOBS),
-                dcc.Interval(id=Training.LIST_TICK, interval=2000),
-            ]
-        ),
+    current = dbc.Card(
+        dbc.CardBody([*job_container(None, preload=False), html.Div(id=Training.PRELOAD)]),
         className="shadow-sm mb-3",
     )
-    current = dbc.Card(dbc.CardBody(job_container(None)), className="shadow-sm mb-3")
-    compare = dbc.Card(
-        dbc.CardBody(
-            [
-                html.H2("Compare jobs", className="h6"),
-                dropdown(
-                    id=Training.COMPARE,
-                    multi=True,
-                    placeholder="Pick two or more jobs of one trainer…",
-                    label="Jobs to compare",
-                ),
-                html.Div(id=Training.COMPARE_BODY, className="mt-3"),
-            ]
-        ),
-        className="shadow-sm",
-    )
+    runs = runs_card({n: t.title for n, t in names.items()})
     return html.Div(
         [
             page_header("Training", "cpu", "Start PyTorch training jobs and watch them live."),
             dbc.Row(
                 [
                     dbc.Col(new_job, xs=12, lg=4, className="mb-3"),
-                    dbc.Col([jobs, current, compare], xs=12, lg=8),
+                    dbc.Col([runs, current], xs=12, lg=8),
                 ],
                 className="g-3",
             ),
         ]
     )
-
-
-def comparison(result: Any) -> Any:
-    """Parameters side by side (differences highlighted) and every metric overlaid."""
-    if result.error:
-        return html.P(result.error, className="small text-body-secondary mb-0")
-    head = html.Thead(
-        html.Tr(
-            [html.Th("Parameter")]
-            + [html.Th(j.id[:8], className="font-monospace") for j in result.jobs]
-        )
-    )
-    rows = [
-        html.Tr(
-            [html.Td(name)] + [html.Td(str(v)) for v in values],
-            className="table-warning" if differs else "",
-        )
-        for name, values, differs in result.params
-    ]
-    series = {
-        f"{job.id[:8]} {name}": points
-        for job in result.jobs
-        for name, points in result.metrics[job.id].items()
-    }
-    fig = metrics_figure(series, height=300, markers=False)
-    return html.Div(
-        [
-            dbc.Table([head, html.Tbody(rows)], size="sm", className="small", responsive=True),
-            dcc.Graph(figure=fig, config={"displaylogo": False}),
-        ]
-    )
-
-
-def compare_options(jobs: list[Job]) -> list[dict[str, str]]:
-    """Dropdown entries for jobs that have something to compare."""
-    return [
-        {
-            "label": f"{j.id[:8]} · {j.trainer} · {j.status} · {j.created_at:%m-%d %H:%M}",
-            "value": j.id,
-        }
-        for j in jobs
-        if j.status != QUEUED
-    ]

@@ -12,6 +12,28 @@ from typing import Any
 from jobs.files import write_atomic
 from jobs.store import JobStore
 
+# A fact (a single value such as ``rows_trained``) is stored as a metric at this step: no
+# training step is negative, so every reader tells facts from series by it alone.
+FACT_STEP = -1
+# Facts recorded before trainers could declare them (as a metric at step 0).
+LEGACY_FACTS = frozenset({"rows_trained"})
+
+Series = dict[str, list[tuple[int, float]]]
+
+
+def split_facts(metrics: Series) -> tuple[Series, dict[str, float]]:
+    """A job's metrics split into series (drawn against the step) and facts (one value each)."""
+    series: Series = {}
+    facts: dict[str, float] = {}
+    for name, points in metrics.items():
+        if any(step == FACT_STEP for step, _ in points):
+            facts[name] = next(v for s, v in reversed(points) if s == FACT_STEP)
+        elif name in LEGACY_FACTS and len(points) == 1:
+            facts[name] = points[0][1]
+        else:
+            series[name] = points
+    return series, facts
+
 
 class Cancelled(Exception):
     """Raised inside a trainer when the user asked the job to stop."""
@@ -89,6 +111,10 @@ class Reporter:
         if len(self._metrics) >= 500:
             self.flush()
 
+    def fact(self, name: str, value: float) -> None:
+        """Record a single value about the run (``rows_trained``): a figure, not a series."""
+        self._metrics.append((FACT_STEP, name, float(value)))
+
     def flush(self) -> None:
         """Write the metrics recorded since the last write."""
         pending, self._metrics = self._metrics, []
@@ -154,6 +180,9 @@ class SilentReporter(Reporter):
         """Nobody can cancel."""
 
     def metric(self, name: str, value: float, step: int | None = None) -> None:
+        """Nothing to record."""
+
+    def fact(self, name: str, value: float) -> None:
         """Nothing to record."""
 
     def flush(self) -> None:

@@ -329,13 +329,16 @@ def supervise(
     database_url: str,
     max_running: int,
     launcher: str = PAGE,
+    *,
+    wait: bool = True,
 ) -> str | None:
     """Take charge of a queued job, start it in a fresh interpreter, follow it until it ends.
 
     The job runs detached: nobody's child, so stopping this process (Dash cancels a
     background callback when the same page launches another) leaves the job running; this
     only follows its status in the state database. Returns its final status; at once (its
-    status now) when another launcher has it.
+    status now) when another launcher has it, or with ``wait`` False once its process has
+    started.
     """
     engine = make_engine(state_url)
     try:
@@ -345,7 +348,7 @@ def supervise(
             is not None
         )
         job = store.get(job_id)
-        while started and job is not None and not job.done:
+        while wait and started and job is not None and not job.done:
             time.sleep(FOLLOW_EVERY_S)
             job = store.get(job_id)
         return job.status if job else None

@@ -23,6 +23,7 @@ from dashapp.data.grid_service import iter_csv
 from dashapp.data.links import parse_query
 from dashapp.deps import Deps
 from jobs import service as jobs_service
+from jobs.follow import log_text
 
 # The header the Compositor's upload script sends: a cross-site form cannot send one (a
 # script would need a CORS preflight this app never answers), so no other site can post.
@@ -164,7 +165,7 @@ def send_stored(found: tuple[Path | BinaryIO, str], **options: Any) -> Response:
 
 
 def install_job_routes(server: Flask, deps: Deps) -> None:
-    """Job artifacts by id, all of them as a zip, and the trained weights."""
+    """Job artifacts by id, all of them as a zip, the trained weights and the whole log."""
     prefix = deps.settings.url_prefix
 
     def artifact(job_id: str, art_id: int) -> Response:
@@ -199,9 +200,20 @@ def install_job_routes(server: Flask, deps: Deps) -> None:
             headers={"Content-Disposition": f'attachment; filename="job-{job_id[:8]}.pt"'},
         )
 
+    def log(job_id: str) -> Response:
+        # Seen by whoever may see the job's artifacts (anyone who can open the app).
+        if deps.job_store.get(job_id) is None:
+            return Response("No such job.\n", 404, mimetype="text/plain")
+        return Response(
+            stream_with_context(log_text(deps.job_store, job_id)),
+            mimetype="text/plain",
+            headers={"Content-Disposition": f'attachment; filename="job-{job_id[:8]}-log.txt"'},
+        )
+
     server.add_url_rule(
         f"{prefix}jobs/<job_id>/artifacts/<int:art_id>", "dashapp_artifact", artifact
     )
+    server.add_url_rule(f"{prefix}jobs/<job_id>/log.txt", "dashapp_job_log", log)
     server.add_url_rule(
         f"{prefix}jobs/<job_id>/artifacts.zip", "dashapp_artifacts_zip", artifacts_zip
     )

@@ -160,7 +160,7 @@ def train(rep: Reporter, p: dict[str, Any]) -> None:
     rows = [r for r in rows if r[target] is not None]
     if len(rows) < 20:
         raise ValueError(f"only {len(rows)} rows with a target value; need at least 20")
-    rep.metric("rows_trained", float(len(rows)), 0)
+    rep.fact("rows_trained", len(rows))
     rep.log(f"{len(rows):,} rows of {info.key}; features: {', '.join(features)}")
     x_rows, names = encode(info, rows, features)
     values = [r[target] for r in rows]

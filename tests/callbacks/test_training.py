@@ -122,9 +122,9 @@ def test_ct004_jobs_list_filters(client, app) -> None:
     status, body = post_callback(
         client,
         "/",
-        f"{Training.JOBS}.children",
+        f"{Training.RUNS}.getRowsResponse",
         {
-            f"{Training.LIST_TICK}.n_intervals": 1,
+            f"{Training.RUNS}.getRowsRequest": {"startRow": 0, "endRow": 50},
             f"{Training.STATUS_FILTER}.value": CANCELLED,
             f"{Training.TRAINER_FILTER}.value": "all",
         },
@@ -143,7 +143,7 @@ def test_ct005_artifact_and_download_routes_refuse_what_is_not_there(client) -> 
 
 
 def test_ct007_compare_highlights_differences_and_overlays_metrics(app) -> None:
-    from components import training as view
+    from components import compare as view
     from jobs.service import compare
 
     store = deps_of(app).job_store

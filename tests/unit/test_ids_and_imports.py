@@ -28,6 +28,7 @@ def test_id002_every_id_appears_in_a_layout(app) -> None:
         layouts += [data_grid.grid(events, {}), data.table_panel(events), data.chart_graph({})]
         store = deps_of(app).job_store
         layouts += [job.job_panel(job_view(store, store.create("shapes-cnn", {}, "t")))]
+        layouts += [job.layout("compare", jobs="a,b")]  # the comparison page
         rendered = json.dumps(layouts, cls=plotly.utils.PlotlyJSONEncoder)
     missing = [name for name, value in all_ids().items() if f'"{value}"' not in rendered]
     assert missing == []
