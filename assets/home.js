@@ -27,6 +27,11 @@
         next[who] = [table].concat(mine.filter(function (t) { return t !== table; })).slice(0, KEEP);
         return next;
       },
+      // The Data page came with a linked table already shown (``state.shown``).
+      rememberShown: function (state, recent, user) {
+        var shown = state && typeof state === "object" ? state.shown : null;
+        return window.dash_clientside.dashappHome.rememberTable(shown, recent, user);
+      },
       // What the home page lists from this browser: this user's tables, the Compositor session.
       browser: function (recent, user) {
         var who = typeof user === "string" ? user : "";

@@ -81,12 +81,23 @@ def browser_cards(deps: Deps, remembered: Any) -> tuple[Any, Any]:
 
 def register(app: Dash, deps: Deps) -> None:
     """Wire the home page, and the shell's memory of opened tables."""
+    # A table chosen in the picker, and a linked one that came with the page: the picker's
+    # own callback leaves that one's value as it is, so the page's link state names it.
     app.clientside_callback(
         ClientsideFunction(namespace="dashappHome", function_name="rememberTable"),
         Output(Shell.RECENT_TABLES, "data"),
         Input(Data.PICKER, "value"),
         State(Shell.RECENT_TABLES, "data"),
         State(Shell.ME, "data"),
+        prevent_initial_call=True,
+    )
+    app.clientside_callback(
+        ClientsideFunction(namespace="dashappHome", function_name="rememberShown"),
+        Output(Shell.RECENT_TABLES, "data", allow_duplicate=True),
+        Input(Data.STATE, "data"),
+        State(Shell.RECENT_TABLES, "data"),
+        State(Shell.ME, "data"),
+        prevent_initial_call="initial_duplicate",
     )
     app.clientside_callback(
         ClientsideFunction(namespace="dashappHome", function_name="browser"),

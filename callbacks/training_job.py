@@ -90,10 +90,15 @@ def log_update(store: JobStore, job_id: Any, state: Any, earlier: bool) -> tuple
 
 
 def smoothing_of(value: Any) -> float:
-    """The smoothing slider's value, or 0 for anything that is not one."""
+    """The smoothing choice's weight (the select sends text), or 0 for anything else."""
+    if isinstance(value, str) and len(value) <= 8:
+        try:
+            value = float(value)
+        except ValueError:
+            return 0.0
     if isinstance(value, bool) or not isinstance(value, int | float):
         return 0.0
-    return float(value) if 0 <= value < 1 else 0.0
+    return float(value) if 0 <= value < 1 else 0.0  # NaN fails both comparisons
 
 
 def compare_page(store: JobStore, job_ids: Any, log_y: Any, smoothing: Any) -> Any:

@@ -35,9 +35,13 @@ STATUS_COLOR = {
 
 
 def status_badge(status: str) -> dbc.Badge:
-    """A coloured badge for a job status."""
+    """A coloured badge for a job status (dark text on the light colours, for contrast)."""
+    color = STATUS_COLOR.get(status, "secondary")
     return dbc.Badge(
-        status, color=STATUS_COLOR.get(status, "secondary"), className="text-uppercase"
+        status,
+        color=color,
+        text_color="dark" if color in ("warning", "info", "light") else None,
+        className="text-uppercase",
     )
 
 

@@ -209,30 +209,37 @@ def chart(figure: go.Figure) -> dcc.Graph:
     return dcc.Graph(figure=figure, config={"displaylogo": False}, className="metrics-chart")
 
 
+# The smoothing weights offered: TensorBoard's slider, in the steps people actually use.
+SMOOTHING_CHOICES = (0.0, 0.3, 0.6, 0.8, 0.9, 0.95, 0.99)
+
+
 def chart_tools(log_id: Any, smooth_id: Any) -> html.Div:
-    """The log-scale switch and the smoothing slider; the choice is kept in the browser."""
+    """The log-scale switch and the smoothing choice; the choices are kept in the browser.
+
+    A native select with a label (Dash 4's slider gives its handle no accessible name).
+    """
     keep: dict[str, Any] = {"persistence": True, "persistence_type": "local"}
     return html.Div(
         [
             dbc.Switch(id=log_id, label="Log scale", value=False, className="mb-0", **keep),
             html.Div(
                 [
-                    html.Span("Smoothing", className="small text-body-secondary me-2"),
-                    html.Div(
-                        dcc.Slider(
-                            id=smooth_id,
-                            min=0,
-                            max=0.95,
-                            step=0.05,
-                            value=0,
-                            marks={0: "off", 0.5: "0.5", 0.9: "0.9"},
-                            tooltip={"placement": "bottom"},
-                            **keep,
-                        ),
-                        className="smoothing-slider",
+                    dbc.Label(
+                        "Smoothing", html_for=smooth_id, className="small mb-0 me-2 text-nowrap"
+                    ),
+                    dbc.Select(
+                        id=smooth_id,
+                        options=[
+                            {"label": "off" if w == 0 else f"{w:g}", "value": f"{w:g}"}
+                            for w in SMOOTHING_CHOICES
+                        ],
+                        value="0",
+                        size="sm",
+                        className="smoothing-select",
+                        **keep,
                     ),
                 ],
-                className="d-flex align-items-center flex-grow-1",
+                className="d-flex align-items-center",
             ),
         ],
         className="metrics-tools d-flex flex-wrap align-items-center gap-3 small",

@@ -18,7 +18,7 @@ from werkzeug.security import generate_password_hash
 
 from components.ids import Compositor as C
 from components.ids import Home, NotFound, Shell, Training
-from tests.browser.test_training import param
+from tests.browser.test_training import open_panel_job, param
 from tests.conftest import LiveServer
 from tests.image_fixtures import encode, solid
 
@@ -95,8 +95,7 @@ def job_url(browser, live_server: LiveServer) -> str:
             arg=Training.PANEL,
             timeout=90_000,
         )
-        page.click(f"#{Training.JOBS} a")
-        page.wait_for_url(re.compile(r".*/training/[0-9a-f]{32}$"))
+        open_panel_job(page)
         return str(page.url)
     finally:
         context.close()

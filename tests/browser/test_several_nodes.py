@@ -19,7 +19,7 @@ from components.ids import Data, Training
 from dashapp.data.demo_data import DemoSizes, load_postgresql
 from tests.browser.test_compositor import fields, upload
 from tests.browser.test_data import cells, wait_status
-from tests.browser.test_training import param
+from tests.browser.test_training import open_panel_job, param
 from tests.cluster import Cluster, cluster
 from tests.conftest import fresh_pg_database
 from tests.image_fixtures import encode, solid
@@ -78,8 +78,7 @@ def test_sn002_training_through_the_balancer(page, several: Cluster) -> None:
     src = page.get_attribute(f"#{Training.PANEL} .gallery img", "src")
     for _ in range(4):  # whichever node answers, the artifact is there
         assert page.request.get(several.base + src).headers["content-type"] == "image/png"
-    page.click(f"#{Training.JOBS} a")
-    page.wait_for_url("**/training/*")
+    open_panel_job(page)
     page.reload()
     page.wait_for_selector(f"#{Training.PANEL} .gallery img")
     assert "epoch 2/2" in page.inner_text(f"#{Training.PANEL}")

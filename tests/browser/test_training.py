@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from playwright.sync_api import expect
 
@@ -15,6 +16,13 @@ def param(page, name: str):
     """The form input of one trainer parameter."""
     dom_id = json.dumps(Training.param(name), sort_keys=True, separators=(",", ":"))
     return page.locator(f"[id='{dom_id}']")
+
+
+def open_panel_job(page) -> None:
+    """Open, from the runs table, the page of the job the panel follows (not just any run)."""
+    short = re.search(r"Job ([0-9a-f]{8})", page.inner_text(f"#{Training.PANEL}")).group(1)
+    page.locator(f"#{Training.JOBS} a[href*='/training/{short}']").click()
+    page.wait_for_url(re.compile(rf".*/training/{short}[0-9a-f]{{24}}$"))
 
 
 def progress(page) -> float:
@@ -51,8 +59,7 @@ def test_bt001_start_watch_reload_and_cancel(page, live_server: LiveServer) -> N
     assert page.request.get(live_server.base + src).headers["content-type"] == "image/png"
 
     # The job has its own page that survives a reload.
-    page.click(f"#{Training.JOBS} a")
-    page.wait_for_url("**/training/*")
+    open_panel_job(page)
     job_url = page.url
     page.reload()
     page.wait_for_selector(f"#{Training.PANEL} .gallery img")

@@ -78,6 +78,10 @@ def test_ct102_log_scale_and_smoothing() -> None:
     assert ema([1.0, 3.0], 0) == [1.0, 3.0]
     assert math.isnan(ema([1.0, math.nan, 1.0], 0.5)[1])  # a NaN does not poison what follows
     assert ema([1.0, math.nan, 1.0], 0.5)[2] == 1.0
+    # The select's text is the weight; anything else the browser might send is no smoothing.
+    assert job_cb.smoothing_of("0.95") == 0.95
+    for hostile in ("nan", "1", "-0.5", "1e400", "x" * 10_000, True, None, [0.5], {"v": 1}):
+        assert job_cb.smoothing_of(hostile) == 0.0, hostile
     # Zoom is kept while a live job redraws, but not across a change of scale.
     assert metrics_figure({"": metrics}, ui_key="j").layout.uirevision != fig.layout.uirevision
     empty = metrics_figure({"": {"rows_trained": [(0, 5.0)]}})

@@ -83,11 +83,19 @@ class Client:
         return http(self.server.url("_dash-update-component"), payload)
 
     def jobs_list(self) -> tuple[int, Any]:
-        """The Training page's list of jobs (read from the state database)."""
+        """The Training page's first block of runs (read from the state database)."""
         payload = build_payload(
             self.deps,
-            f"{Training.JOBS}.children",
-            {f"{Training.STATUS_FILTER}.value": None, f"{Training.TRAINER_FILTER}.value": None},
+            f"{Training.RUNS}.getRowsResponse",
+            {
+                f"{Training.RUNS}.getRowsRequest": {
+                    "startRow": 0,
+                    "endRow": 50,
+                    "sortModel": [],
+                    "filterModel": {},
+                },
+                f"{Training.RUNS_QUICK}.value": "",
+            },
         )
         return http(self.server.url("_dash-update-component"), payload)
 
