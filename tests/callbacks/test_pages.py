@@ -56,8 +56,9 @@ def test_cb003_a_second_app_in_the_same_process_still_answers(tmp_path: Path, cl
 
 def test_cb004_theme_and_nav_callbacks_are_clientside(client) -> None:
     deps = client.get("/_dash-dependencies").get_json()
-    # Theme, navigation, and the memory of opened tables (for the home page); the shell's
-    # one server callback is the light poll behind the job toasts.
+    # Theme, navigation, and the memory of opened tables (picked, or linked and shown with the
+    # page) for the home page; the shell's one server callback is the light poll behind the
+    # job toasts.
     shell = [d for d in deps if "shell-" in d["output"] and "shell-toasts" not in d["output"]]
-    assert len(shell) == 3
+    assert len(shell) == 4
     assert all(d["clientside_function"]["namespace"].startswith("dashapp") for d in shell)
