@@ -102,7 +102,9 @@ def stack_item(child: Any, order: int) -> html.Div:
     The columns holding these are ``stack-contents``: below the ``lg`` breakpoint they step
     aside (``display: contents``) so the cards of both columns interleave (assets CSS).
     """
-    return html.Div(child, className=f"stack-item order-{order} order-lg-0")
+    # Bootstrap's order classes stop at 5; ``order-last`` (6) puts a sixth item after them.
+    place = f"order-{order}" if order <= 5 else "order-last"
+    return html.Div(child, className=f"stack-item {place} order-lg-0")
 
 
 def dropdown(

@@ -351,7 +351,7 @@ def layout(artifact: str | None = None, **_query: str) -> html.Div:
                 "layers",
                 "Drag uploaded images onto a background and render the result at full resolution.",
             ),
-            # Stacked (narrow frame): uploads, canvas, selected layer, render, recipe (CSS).
+            # Stacked (narrow frame): uploads, canvas, selected layer, render, recipe, batch.
             dbc.Row(
                 [
                     dbc.Col(

@@ -122,7 +122,7 @@ def test_be004_in_a_narrow_frame_the_rows_come_before_the_chart(page, live_serve
 
 
 def test_be005_in_a_narrow_frame_the_canvas_follows_the_uploads(page, live_server) -> None:
-    """Stacked in 420 px: upload zones, canvas, selected layer, render, recipe."""
+    """Stacked in 420 px: upload zones, canvas, selected layer, render, recipe, batch."""
     page.set_viewport_size({"width": 420, "height": 900})
     page.goto(live_server.url("/compositor?embed=1"))
     page.wait_for_selector(f"#{Compositor.CANVAS_EMPTY}")
@@ -146,6 +146,7 @@ def test_be005_in_a_narrow_frame_the_canvas_follows_the_uploads(page, live_serve
         f"#{Compositor.NAME}",
         f"#{Compositor.RENDER}",
         f"#{Compositor.RECIPE_SAVE}",
+        f"#{Compositor.BATCH_RUN}",  # a sixth card: it once came first (no ``order-6``)
     ]
     tops = [top(s) for s in order]
     assert tops == sorted(tops), dict(zip(order, tops, strict=True))
