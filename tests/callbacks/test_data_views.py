@@ -141,12 +141,13 @@ def _json(layout: Any) -> str:
 
 def test_cv003_a_state_database_that_fails_leaves_the_pages_working(tmp_path: Path, app) -> None:
     deps = deps_of(app)
-    deps.saved_views.engine.dispose()
     # Replaced at once by a file that is not a database (the app's own threads, such as the
-    # job sweeper, may open the file at any moment: no window where it is missing).
+    # job sweeper, may open the file at any moment: no window where it is missing), then the
+    # pooled connections to the old file are dropped.
     garbage = tmp_path / "garbage"
     garbage.write_bytes(b"not a database, " * 512)
     os.replace(garbage, deps.settings.data_dir / "state.sqlite")
+    deps.saved_views.engine.dispose()
     with app.server.test_request_context("/"):
         assert "unavailable right now" in _json(cbv.home_layout(deps, {}))
         layout = cbv.data_layout(deps, {"view": "abcdefgh"})
