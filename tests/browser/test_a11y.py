@@ -18,7 +18,7 @@ from werkzeug.security import generate_password_hash
 
 from components.ids import Compositor as C
 from components.ids import Home, NotFound, Shell, Training
-from tests.browser.test_training import open_panel_job, param
+from tests.browser.test_training import open_panel_job, param, wait_for_panel
 from tests.conftest import LiveServer
 from tests.image_fixtures import encode, solid
 
@@ -90,11 +90,7 @@ def job_url(browser, live_server: LiveServer) -> str:
         param(page, "epochs").fill("1")
         param(page, "samples").fill("300")
         page.click(f"#{Training.START}")
-        page.wait_for_function(
-            "id => document.querySelector(`#${id} .badge`)?.textContent === 'succeeded'",
-            arg=Training.PANEL,
-            timeout=90_000,
-        )
+        wait_for_panel(page, "succeeded", timeout=90_000)
         open_panel_job(page)
         return str(page.url)
     finally:

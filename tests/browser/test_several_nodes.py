@@ -19,7 +19,7 @@ from components.ids import Data, Training
 from dashapp.data.demo_data import DemoSizes, load_postgresql
 from tests.browser.test_compositor import fields, upload
 from tests.browser.test_data import cells, wait_status
-from tests.browser.test_training import open_panel_job, param
+from tests.browser.test_training import open_panel_job, param, wait_for_panel
 from tests.cluster import Cluster, cluster
 from tests.conftest import fresh_pg_database
 from tests.image_fixtures import encode, solid
@@ -70,11 +70,7 @@ def test_sn002_training_through_the_balancer(page, several: Cluster) -> None:
     param(page, "samples").fill("600")
     page.click(f"#{Training.START}")
     page.wait_for_selector(f"#{Training.PANEL} .gallery img", timeout=90_000)
-    page.wait_for_function(
-        "id => document.querySelector(`#${id} .badge`)?.textContent === 'succeeded'",
-        arg=Training.PANEL,
-        timeout=90_000,
-    )
+    wait_for_panel(page, "succeeded", timeout=90_000)
     src = page.get_attribute(f"#{Training.PANEL} .gallery img", "src")
     for _ in range(4):  # whichever node answers, the artifact is there
         assert page.request.get(several.base + src).headers["content-type"] == "image/png"
@@ -172,11 +168,7 @@ def test_sn004_a_running_job_and_the_grid_survive_a_node_killed(page, several: C
     several.nodes[1].kill(signal.SIGKILL)
     page.goto(several.base + job_link)
     page.wait_for_selector(f"#{Training.PANEL} .progress-bar")
-    page.wait_for_function(
-        "id => document.querySelector(`#${id} .badge`)?.textContent === 'succeeded'",
-        arg=Training.PANEL,
-        timeout=120_000,
-    )
+    wait_for_panel(page, "succeeded", timeout=120_000)
     assert "epoch 6/6" in page.inner_text(f"#{Training.PANEL}")
     page.goto(several.url("/data?table=public.events"))
     wait_status(page, f"of {EVENTS:,}")

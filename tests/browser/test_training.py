@@ -18,6 +18,15 @@ def param(page, name: str):
     return page.locator(f"[id='{dom_id}']")
 
 
+def wait_for_panel(page, status: str, timeout: float) -> None:
+    """Wait until the job panel's badge says ``status`` (e.g. ``succeeded``)."""
+    page.wait_for_function(
+        "([id, status]) => document.querySelector(`#${id} .badge`)?.textContent === status",
+        arg=[Training.PANEL, status],
+        timeout=timeout,
+    )
+
+
 def open_panel_job(page) -> None:
     """Open, from the runs table, the page of the job the panel follows (not just any run)."""
     short = re.search(r"Job ([0-9a-f]{8})", page.inner_text(f"#{Training.PANEL}")).group(1)
@@ -43,11 +52,7 @@ def test_bt001_start_watch_reload_and_cancel(page, live_server: LiveServer) -> N
         Training.PANEL,
     )
     page.wait_for_selector(f"#{Training.PANEL} .gallery img", timeout=60_000)
-    page.wait_for_function(
-        "id => document.querySelector(`#${id} .badge`)?.textContent === 'succeeded'",
-        arg=Training.PANEL,
-        timeout=60_000,
-    )
+    wait_for_panel(page, "succeeded", timeout=60_000)
     seen = page.evaluate("window.__seen")
     assert progress(page) == 100
     assert any(0 < v < 100 for v in seen), seen  # the bar moved while the job ran
@@ -115,11 +120,7 @@ def test_bt003_train_on_a_grid_view_and_come_back_to_it(page, live_server: LiveS
     assert json.loads(param(page, "filter").input_value()) == json.loads(view)
     param(page, "epochs").fill("2")
     page.click(f"#{Training.START}")
-    page.wait_for_function(
-        "id => document.querySelector(`#${id} .badge`)?.textContent === 'succeeded'",
-        arg=Training.PANEL,
-        timeout=90_000,
-    )
+    wait_for_panel(page, "succeeded", timeout=90_000)
     page.get_by_text("Open the data").click()
     page.wait_for_url("**/data?*")
     page.wait_for_function(
@@ -152,11 +153,7 @@ def test_bt010_pages_and_callbacks_under_a_url_prefix(page, prefixed_server) -> 
     param(page, "epochs").fill("1")
     param(page, "samples").fill("300")
     page.click(f"#{Training.START}")
-    page.wait_for_function(
-        "id => document.querySelector(`#${id} .badge`)?.textContent === 'succeeded'",
-        arg=Training.PANEL,
-        timeout=90_000,
-    )
+    wait_for_panel(page, "succeeded", timeout=90_000)
     img = page.locator(f"#{Training.PANEL} .gallery img").first
     assert img.get_attribute("src").startswith("/tools/dashapp/jobs/")
     expect(img).to_have_js_property("complete", True)
